@@ -1,0 +1,3 @@
+"""Sales Channel: Amazon orders in a commerce back office."""
+
+__version__ = "0.1.0"

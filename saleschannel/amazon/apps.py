@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class AmazonConfig(AppConfig):
+    name = "saleschannel.amazon"
+    label = "amazon"

@@ -1,0 +1,23 @@
+"""The ``saleschannel`` console script: Django's management commands under one name.
+
+``saleschannel migrate``, ``saleschannel createadmin``, ``saleschannel serve``, ``saleschannel worker``,
+``saleschannel demo`` ... are plain management commands, so they also run through ``django-admin``.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+
+def main(argv: list[str] | None = None) -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "saleschannel.settings")
+    from django.core.management import execute_from_command_line
+
+    argv = list(sys.argv if argv is None else argv)
+    argv[0] = "saleschannel"
+    execute_from_command_line(argv)
+
+
+if __name__ == "__main__":
+    main()

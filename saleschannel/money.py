@@ -1,0 +1,52 @@
+"""Money helpers: amounts are ``Decimal`` in a currency, rounded to that currency's minor unit.
+
+JPY (and a few others) have no minor unit, so an amount in yen is always a whole number.
+"""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
+ZERO_DECIMAL_CURRENCIES = frozenset({"JPY", "KRW", "CLP", "ISK", "VND"})
+
+MONEY_MAX_DIGITS = 14
+MONEY_DECIMAL_PLACES = 2
+
+
+def minor_units(currency: str) -> int:
+    return 0 if currency.upper() in ZERO_DECIMAL_CURRENCIES else 2
+
+
+def quantum(currency: str) -> Decimal:
+    return Decimal(1).scaleb(-minor_units(currency))
+
+
+def to_money(value, currency: str) -> Decimal:
+    """Parse ``value`` (str, int or Decimal; never float) and round it half-up to the currency's minor unit.
+
+    Raises ``ValueError`` for anything that is not a finite number.
+    """
+    if isinstance(value, float):
+        raise ValueError("money must not be given as float")
+    try:
+        amount = value if isinstance(value, Decimal) else Decimal(str(value).strip())
+    except (InvalidOperation, ValueError):
+        raise ValueError(f"{value!r} is not an amount")
+    if not amount.is_finite():
+        raise ValueError(f"{value!r} is not an amount")
+    return amount.quantize(quantum(currency), rounding=ROUND_HALF_UP)
+
+
+def is_exact(amount: Decimal, currency: str) -> bool:
+    """True when ``amount`` has no more decimals than the currency allows (e.g. no ``0.5`` yen)."""
+    return amount == amount.quantize(quantum(currency))
+
+
+def format_money(amount: Decimal | None, currency: str) -> str:
+    if amount is None:
+        return ""
+    places = minor_units(currency)
+    text = f"{amount:,.{places}f}"
+    symbols = {"USD": "$", "GBP": "£", "EUR": "€", "JPY": "¥"}
+    symbol = symbols.get(currency.upper())
+    return f"{symbol}{text}" if symbol else f"{text} {currency}"
