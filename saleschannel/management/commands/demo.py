@@ -29,7 +29,8 @@ class Command(BaseCommand):
         self.stdout.write(summary)
         url = f"http://{host}:{port}/"
         self.stdout.write(self.style.SUCCESS(f"\nSales Channel demo: {url}\n  login: admin\n  password: {password}\n"))
-        self.stdout.write(f"  data folder: {settings.DATA_DIR}  (customer emails are files in {settings.EMAIL_FILE_PATH})")
+        self.stdout.write(f"  data folder: {settings.DATA_DIR}")
+        self.stdout.write(f"  customer emails are written as files to {settings.EMAIL_FILE_PATH}")
         if not no_serve:
             call_command("serve", host=host, port=port)
 

@@ -1,0 +1,52 @@
+"""Extension point for sales channels (the Amazon channel is the first).
+
+An order's ``origin`` names the channel it came from. A channel registers one ``OrderChannel``; the sales rules and
+services call it explicitly, inside the same transaction as the change, so that a channel can
+
+* refuse an action the channel cannot honour (``veto``: e.g. a credit memo on an Amazon order that has not
+  shipped — it must be canceled instead), and
+* record what it must tell the outside world (``after_*``: e.g. write an outbox row for Amazon) atomically with
+  the Commerce change.
+
+These are plain method calls made by the services, not Django signals: the order of events is visible in
+``sales/services.py``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from saleschannel.sales.models import CreditMemo, Order, Shipment
+
+
+class OrderChannel:
+    """Default behaviour: allow everything, record nothing. Subclass and override what the channel needs."""
+
+    origin: str = ""
+
+    def veto(self, order: Order, action: str) -> str | None:
+        """Return a reason to refuse ``action`` (a ``rules.Action`` value) on ``order``, or None to allow it."""
+        return None
+
+    def after_shipment(self, shipment: Shipment) -> None: ...
+
+    def after_cancel(self, order: Order, *, reason: str = "") -> None: ...
+
+    def after_creditmemo(self, creditmemo: CreditMemo) -> None: ...
+
+    def payment_links(self, order: Order) -> list[tuple[str, str]]:
+        """(label, url) pairs the order view shows under Payment & Shipping Method."""
+        return []
+
+
+_channels: dict[str, OrderChannel] = {}
+_default = OrderChannel()
+
+
+def register(channel: OrderChannel) -> None:
+    _channels[channel.origin] = channel
+
+
+def channel_for(order: Order) -> OrderChannel:
+    return _channels.get(order.origin, _default)
