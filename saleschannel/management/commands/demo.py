@@ -1,6 +1,21 @@
-"""One command for the demo: migrate, create the demo admin, load demo data, serve the back office."""
+"""One command for the demo: database, admin login, demo data, the SP-API sandbox with an Amazon store connected to
+it, the background worker, and the back office.
+
+Processes: this one serves the back office; it starts the sandbox (a steady stream of orders, a short pending
+delay) and the Huey worker (the sync schedule and the outbound queue) as child processes, and stops both when it
+stops — Ctrl-C, SIGTERM or an error — so nothing is left running.
+"""
 
 from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from contextlib import ExitStack, contextmanager
+from decimal import Decimal
+from pathlib import Path
 
 from django.conf import settings
 from django.core.management import call_command
@@ -8,31 +23,161 @@ from django.core.management.base import BaseCommand
 
 from saleschannel.config import persistent_secret
 
+DEMO_AMAZON_STORE = "Amazon sandbox (demo)"
+US_MARKETPLACE = "ATVPDKIKX0DER"
+
 
 class Command(BaseCommand):
-    help = "Set up and run the demo: database, admin login, demo catalog and orders, back office."
+    help = ("Set up and run the demo: database, admin login, demo catalog and orders, the SP-API sandbox with an "
+            "Amazon store connected to it, the background worker, and the back office.")
 
     def add_arguments(self, parser):
         parser.add_argument("--host", default="127.0.0.1")
         parser.add_argument("--port", type=int, default=8000)
         parser.add_argument("--no-serve", action="store_true", help="Set everything up, then exit.")
+        parser.add_argument("--no-amazon", action="store_true",
+                            help="Do not start the SP-API sandbox and the worker.")
+        parser.add_argument("--orders-per-minute", type=float, default=10.0,
+                            help="New sandbox orders per minute (default 10; 40%% of them on Amazon.com).")
+        parser.add_argument("--time-scale", type=float, default=10.0,
+                            help="Sandbox seconds per real second (default 10: Amazon's rate limits and "
+                                 "2-minute rule pass ten times faster).")
 
-    def handle(self, *args, host, port, no_serve, **options):
+    def handle(self, *args, host, port, no_serve, no_amazon, orders_per_minute, time_scale, **options):
         call_command("migrate", interactive=False, verbosity=0)
         self.stdout.write("Database ready.")
         # The demo password is generated once and kept in the data folder, so it is the same on every start.
         password = persistent_secret("demo_admin_password", "SALESCHANNEL_DEMO_PASSWORD", nbytes=9)
         call_command("createadmin", username="admin", password=password, verbosity=0, stdout=_Null())
-        from saleschannel.sales.demo import load_demo_data
-
-        summary = load_demo_data()
-        self.stdout.write(summary)
+        try:
+            from saleschannel.sales.demo import load_demo_data
+        except ImportError:  # the demo orders are optional; the catalog below is what the sandbox needs
+            load_demo_data = None
+        if load_demo_data is not None:
+            self.stdout.write(load_demo_data())
+        added = ensure_sandbox_catalog()
+        if added:
+            self.stdout.write(f"Added {added} sandbox products (SANDBOX-SKU-…) to the catalog.")
         url = f"http://{host}:{port}/"
         self.stdout.write(self.style.SUCCESS(f"\nSales Channel demo: {url}\n  login: admin\n  password: {password}\n"))
         self.stdout.write(f"  data folder: {settings.DATA_DIR}")
         self.stdout.write(f"  customer emails are written as files to {settings.EMAIL_FILE_PATH}")
-        if not no_serve:
-            call_command("serve", host=host, port=port)
+        if no_serve:
+            return
+        with ExitStack() as running, _terminate_on_sigterm():
+            if not no_amazon:
+                sandbox = running.enter_context(self._sandbox(orders_per_minute, time_scale))
+                amazon_store = connect_sandbox_store(sandbox, time_scale=time_scale)
+                # A first batch, so the dashboard has orders within the first minute.
+                sandbox.create_orders(count=8, marketplace="US", fulfillment="MFN", status="Pending")
+                sandbox.create_orders(count=4, marketplace="US", fulfillment="MFN", status="Unshipped")
+                running.enter_context(self._worker())
+                from saleschannel.amazon.tasks import amazon_sync_store
+
+                # Now, and once the first orders are older than Amazon's 2-minute rule (in sandbox time); the
+                # worker's schedule takes over from there.
+                amazon_sync_store(amazon_store.pk)
+                amazon_sync_store.schedule((amazon_store.pk,), delay=130 / time_scale + 2)
+                self.stdout.write(
+                    f"  Amazon: the store \"{amazon_store.name}\" is connected to the sandbox at {sandbox.url}; "
+                    f"new orders arrive continuously — see {url}amazon/stores/{amazon_store.pk}/\n"
+                    f"  logs: {Path(settings.DATA_DIR) / 'sandbox' / 'sandbox.log'}, "
+                    f"{Path(settings.DATA_DIR) / 'worker.log'}")
+            try:
+                call_command("serve", host=host, port=port)
+            except KeyboardInterrupt:
+                pass
+            self.stdout.write("Stopping the demo…")
+        self.stdout.write("Demo stopped.")
+
+    @contextmanager
+    def _sandbox(self, orders_per_minute: float, time_scale: float):
+        from saleschannel.sandbox.testing import run_sandbox
+
+        data = Path(settings.DATA_DIR) / "sandbox"
+        self.stdout.write("Starting the SP-API sandbox…")
+        stream = max(orders_per_minute, 0.0) / time_scale  # the sandbox counts in its own minutes
+        with run_sandbox(data, rate_limits=True, time_scale=time_scale, seed=int(time.time()) % 1_000_000,
+                         pending_delay_seconds=60, extra_args=["--stream", f"{stream:g}", "--feed-seconds", "20"],
+                         ) as sandbox:
+            yield sandbox
+
+    @contextmanager
+    def _worker(self):
+        log_path = Path(settings.DATA_DIR) / "worker.log"
+        self.stdout.write("Starting the background worker…")
+        with open(log_path, "ab") as log:
+            worker = subprocess.Popen([sys.executable, "-m", "saleschannel", "worker", "--workers", "2"],
+                                      stdout=log, stderr=subprocess.STDOUT, env=os.environ.copy())
+        try:
+            yield worker
+        finally:
+            stop_process(worker)
+
+
+def stop_process(process: subprocess.Popen, timeout: float = 10.0) -> None:
+    """Ask a child to stop (SIGINT: Huey finishes the task at hand), then insist."""
+    if process.poll() is not None:
+        return
+    process.send_signal(signal.SIGINT)
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.terminate()
+        try:
+            process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=5)
+
+
+@contextmanager
+def _terminate_on_sigterm():
+    """SIGTERM (e.g. from a process manager) unwinds like Ctrl-C, so the children are stopped too."""
+
+    def handler(signum, frame):
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def ensure_sandbox_catalog() -> int:
+    """Every SKU the sandbox sells exists in the catalog with stock, so its orders can be imported."""
+    from saleschannel.catalog.models import Product
+    from saleschannel.sandbox.catalog import DEFAULT_SKUS
+
+    existing = set(Product.objects.filter(sku__in=[s.sku for s in DEFAULT_SKUS]).values_list("sku", flat=True))
+    missing = [Product(sku=s.sku, name=s.title, price=s.base_price, qty=1000) for s in DEFAULT_SKUS
+               if s.sku not in existing]
+    Product.objects.bulk_create(missing)
+    return len(missing)
+
+
+def connect_sandbox_store(sandbox, *, time_scale: float):
+    """Create or refresh the demo's Amazon store with the sandbox seller's credentials and address."""
+    from saleschannel.amazon.models import AmazonStore
+    from saleschannel.amazon.services import amazon_store_create, amazon_store_update
+    from saleschannel.catalog.models import Store
+
+    creds = sandbox.refresh_credentials()
+    store = Store.objects.filter(currency="USD").order_by("pk").first() or Store.objects.create(
+        code="amazon-us", name="Amazon US", currency="USD", order_number_prefix="AMZ")
+    connection = {
+        "seller_id": creds["seller_id"], "region": "NA", "marketplace_ids": [US_MARKETPLACE],
+        "endpoint_override": sandbox.url, "token_url_override": sandbox.token_url,
+        "time_scale": Decimal(str(time_scale)), "pacing_enabled": True, "is_active": True,
+    }
+    secrets = {"client_id": creds["client_id"], "client_secret": creds["client_secret"],
+               "refresh_token": creds["refresh_token"]}
+    existing = AmazonStore.objects.filter(name=DEMO_AMAZON_STORE).first()
+    if existing is not None:
+        return amazon_store_update(amazon_store=existing, **connection, **secrets)
+    return amazon_store_create(name=DEMO_AMAZON_STORE, store=store, sync_frequency_minutes=1, **connection,
+                               **secrets)
 
 
 class _Null:

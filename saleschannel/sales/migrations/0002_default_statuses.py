@@ -1,17 +1,6 @@
 from django.db import migrations
 
-# Magento's default statuses (DESIGN.md §3.2): one default per state, plus "fraud" under processing.
-DEFAULT_STATUSES = [
-    ("pending", "Pending", "new", True),
-    ("pending_payment", "Pending Payment", "pending_payment", True),
-    ("processing", "Processing", "processing", True),
-    ("fraud", "Suspected Fraud", "processing", False),
-    ("complete", "Complete", "complete", True),
-    ("closed", "Closed", "closed", True),
-    ("canceled", "Canceled", "canceled", True),
-    ("holded", "On Hold", "holded", True),
-    ("payment_review", "Payment Review", "payment_review", True),
-]
+from saleschannel.sales.statuses import DEFAULT_STATUSES
 
 
 def add_statuses(apps, schema_editor):

@@ -1,0 +1,70 @@
+"""Amazon schedule (Huey): a tick every minute enqueues the stores whose sync is due; daily housekeeping.
+
+Tasks are idempotent: a sync of a store that is already syncing is skipped by the store's lock (which expires, so
+a crashed worker cannot leave it stuck), and redaction only touches what is not redacted yet.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from django.db.models import Q
+from django.utils import timezone
+from huey import crontab
+from huey.contrib.djhuey import db_periodic_task, db_task
+
+from saleschannel.amazon.models import AmazonStore
+
+logger = logging.getLogger(__name__)
+
+# The minute tick runs a little early so that a store due "every 5 minutes" does not slip to 6.
+DUE_TOLERANCE = timedelta(seconds=20)
+
+
+def stores_due(now=None) -> list[AmazonStore]:
+    """Active stores whose sync frequency has elapsed since their last attempt."""
+    now = now or timezone.now()
+    due = []
+    for store in AmazonStore.objects.filter(is_active=True).only("pk", "sync_frequency_minutes",
+                                                                 "last_sync_attempt_at"):
+        last = store.last_sync_attempt_at
+        if last is None or now - last >= timedelta(minutes=store.sync_frequency_minutes) - DUE_TOLERANCE:
+            due.append(store)
+    return due
+
+
+@db_task()
+def amazon_sync_store(store_id: int) -> str:
+    """One sync pass of one store (skipped when another pass holds the lock)."""
+    from saleschannel.amazon.importer import sync_store
+
+    store = AmazonStore.objects.filter(pk=store_id, is_active=True).first()
+    if store is None:
+        return "gone"
+    run = sync_store(store=store)
+    return run.state
+
+
+@db_periodic_task(crontab(minute="*"))
+def amazon_schedule_syncs() -> int:
+    stores = stores_due()
+    for store in stores:
+        # Marked now so the next tick does not enqueue it again while it waits in the queue.
+        AmazonStore.objects.filter(pk=store.pk).update(last_sync_attempt_at=timezone.now())
+        amazon_sync_store(store.pk)
+    return len(stores)
+
+
+@db_periodic_task(crontab(minute="17", hour="3"))
+def amazon_housekeeping() -> dict:
+    from saleschannel.amazon.privacy import purge_old_logs, redact_personal_data
+
+    return {"redacted": redact_personal_data(), "purged": purge_old_logs()}
+
+
+def open_error_stores():
+    """Stores with orders that cannot be imported (for the banner)."""
+    from saleschannel.amazon.models import AmazonOrderStatus
+
+    return AmazonStore.objects.filter(Q(orders__status=AmazonOrderStatus.ERROR)).distinct()

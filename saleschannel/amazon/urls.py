@@ -1,0 +1,20 @@
+from django.urls import path
+
+from saleschannel.amazon import views
+
+app_name = "amazon"
+
+urlpatterns = [
+    path("", views.store_list, name="store_list"),
+    path("read-only/", views.read_only_set, name="read_only_set"),
+    path("stores/new/", views.store_edit, name="store_new"),
+    path("stores/<int:store_id>/", views.store_dashboard, name="store_dashboard"),
+    path("stores/<int:store_id>/edit/", views.store_edit, name="store_edit"),
+    path("stores/<int:store_id>/settings/", views.order_settings, name="order_settings"),
+    path("stores/<int:store_id>/sync/", views.sync_now, name="sync_now"),
+    path("orders/", views.order_list, name="order_list"),
+    path("orders/<int:order_id>/", views.order_detail, name="order_detail"),
+    path("orders/<int:order_id>/cancel/", views.order_cancel, name="order_cancel"),
+    path("orders/<int:order_id>/address/", views.order_address_save, name="order_address_save"),
+    path("outbox/<int:message_id>/retry/", views.outbox_retry, name="outbox_retry"),
+]

@@ -1,0 +1,426 @@
+"""Amazon screens (DESIGN.md §4.6): stores, store dashboard, Order Settings, All Amazon orders, Amazon Order Details.
+
+Thin views: changes go through ``services`` (stores, settings, sync) and ``outbound`` (cancel, address, retry); a
+refused change (``AmazonChannelError``) becomes a message or a form error and changes nothing. Permissions: every
+role reads (Viewer: view permissions); an Operator (``sales.process_order``) cancels, corrects addresses, syncs
+and retries; an Administrator (``amazon.change_amazonstore``) connects stores and edits their settings.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from decimal import Decimal
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.db.models import Count, Q, Sum
+from django.http import QueryDict
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from saleschannel.amazon import outbound, rules, services
+from saleschannel.amazon.forms import (
+    AmazonOrderFilterForm,
+    AmazonStoreForm,
+    CancelOrderForm,
+    OrderSettingsForm,
+    ShippingAddressForm,
+)
+from saleschannel.amazon.models import (
+    AmazonOrder,
+    AmazonOrderEvent,
+    AmazonOrderStatus,
+    AmazonStore,
+    ChannelSettings,
+    EventLevel,
+    OutboxMessage,
+    OutboxState,
+    SyncRun,
+    SyncRunState,
+)
+from saleschannel.amazon.services import AmazonChannelError
+from saleschannel.money import format_money
+from saleschannel.web.access import require
+from saleschannel.web.querystring import query_string_with
+
+S = AmazonOrderStatus
+VIEW_STORE = "amazon.view_amazonstore"
+VIEW_ORDER = "amazon.view_amazonorder"
+PROCESS = "sales.process_order"
+ADMIN = "amazon.change_amazonstore"
+RECENT_ORDERS = 60
+PAGE_SIZE = 50
+REVENUE_EXCLUDED = (S.CANCELED, S.ERROR)
+SYNC_WARNING_MINUTES = 3  # searchOrders refills one call per 3 minutes (DESIGN.md §4.2)
+
+
+# --- Reads ---------------------------------------------------------------------------------------------------
+
+
+def revenue_by_currency(orders) -> list[str]:
+    """Revenue of Amazon orders, excluding Canceled and Error, one formatted amount per currency."""
+    rows = (orders.exclude(status__in=REVENUE_EXCLUDED).exclude(order_total__isnull=True)
+            .values("currency").annotate(total=Sum("order_total")).order_by("currency"))
+    return [format_money(row["total"] or Decimal("0"), row["currency"] or "USD") for row in rows]
+
+
+def sync_health(store: AmazonStore) -> dict:
+    now = timezone.now()
+    since = now - timedelta(hours=24)
+    failed_runs = SyncRun.objects.filter(store=store, started_at__gte=since, state=SyncRunState.FAILED).count()
+    error_events = AmazonOrderEvent.objects.filter(order__store=store, created_at__gte=since,
+                                                   level=EventLevel.ERROR).count()
+    watermark = store.last_updated_before or store.last_successful_sync_at
+    outbox = dict(OutboxMessage.objects.filter(amazon_order__store=store).values_list("state")
+                  .annotate(n=Count("id")).order_by())
+    return {
+        "last_successful_sync": store.last_successful_sync_at,
+        "lag": (now - watermark) if watermark else None,
+        "watermark": watermark,
+        "errors_24h": failed_runs + error_events,
+        "queued_outbound": sum(outbox.get(state, 0) for state in outbound.PENDING_STATES),
+        "dead_outbound": outbox.get(OutboxState.DEAD, 0),
+        "orders_in_error": store.orders.filter(status=S.ERROR).count(),
+        "last_error": store.last_error,
+        "last_error_at": store.last_error_at,
+    }
+
+
+@dataclass
+class Chip:
+    label: str
+    value: str
+    remove_url: str
+
+
+SORTS = {"purchase_date": "purchase_date", "number": "amazon_order_id", "status": "status",
+         "buyer": "buyer_name", "total": "order_total"}
+DEFAULT_SORT = "-purchase_date"
+FILTER_KEYS = ("purchased_from", "purchased_to", "number", "buyer", "total_min", "total_max", "status",
+               "buyer_cancel", "store")
+
+
+class AmazonOrderGrid:
+    """All Amazon orders: filters from the query string, chips, sort, one query per page."""
+
+    def __init__(self, params: QueryDict):
+        self.params = params
+        self.stores = list(AmazonStore.objects.values_list("pk", "name"))
+        self.form = AmazonOrderFilterForm(params or None, stores=self.stores)
+        self.valid = self.form.is_valid() if params else True
+        self.data = self.form.cleaned_data if params and self.valid else {}
+        sort = params.get("sort", DEFAULT_SORT)
+        if sort.lstrip("-") not in SORTS:
+            sort = DEFAULT_SORT
+        self.sort = sort
+        self.sort_key = sort.lstrip("-")
+        self.sort_desc = sort.startswith("-")
+
+    def queryset(self):
+        data = self.data
+        orders = AmazonOrder.objects.select_related("store", "commerce_order")
+        if data.get("purchased_from"):
+            orders = orders.filter(purchase_date__gte=_start_of(data["purchased_from"]))
+        if data.get("purchased_to"):
+            orders = orders.filter(purchase_date__lt=_start_of(data["purchased_to"] + timedelta(days=1)))
+        if data.get("number"):
+            number = data["number"].strip()
+            orders = orders.filter(Q(amazon_order_id__icontains=number) | Q(commerce_order__number__icontains=number))
+        if data.get("buyer"):
+            orders = orders.filter(buyer_name__icontains=data["buyer"].strip())
+        if data.get("total_min") is not None:
+            orders = orders.filter(order_total__gte=data["total_min"])
+        if data.get("total_max") is not None:
+            orders = orders.filter(order_total__lte=data["total_max"])
+        if data.get("status"):
+            orders = orders.filter(status__in=data["status"])
+        if data.get("buyer_cancel"):
+            orders = orders.filter(buyer_cancel_requested=True)
+        if data.get("store"):
+            orders = orders.filter(store_id=data["store"])
+        direction = "-" if self.sort_desc else ""
+        return orders.order_by(f"{direction}{SORTS[self.sort_key]}", f"{direction}id")
+
+    def url(self, **changes) -> str:
+        return query_string_with(self.params, **changes)
+
+    def sort_url(self, key: str) -> str:
+        if key == self.sort_key:
+            return self.url(sort=key if self.sort_desc else f"-{key}")
+        return self.url(sort=f"-{key}" if key in ("purchase_date", "total") else key)
+
+    def header(self) -> list[dict]:
+        labels = [("purchase_date", _("Purchase Date")), ("number", _("Order Number")), ("status", _("Status")),
+                  ("buyer", _("Buyer's Name")), ("total", _("Total"))]
+        return [{"key": key, "label": label, "sort_url": self.sort_url(key),
+                 "sorted": ("desc" if self.sort_desc else "asc") if key == self.sort_key else ""}
+                for key, label in labels]
+
+    def chips(self) -> list[Chip]:
+        if not self.params or not self.valid:
+            return []
+        chips = []
+        fields = self.form.fields
+        for key in FILTER_KEYS:
+            value = self.data.get(key)
+            if value in (None, "", [], False):
+                continue
+            if key == "status":
+                labels = dict(S.choices)
+                shown = ", ".join(str(labels.get(code, code)) for code in value)
+            elif key == "store":
+                shown = dict(self.stores).get(value, str(value))
+            elif key == "buyer_cancel":
+                shown = _("Yes")
+            else:
+                shown = str(value)
+            chips.append(Chip(str(fields[key].label), shown, self.url(**{key: None})))
+        return chips
+
+    def clear_all_url(self) -> str:
+        return f"?sort={self.sort}" if "sort" in self.params else "?"
+
+
+def _start_of(day) -> datetime:
+    return timezone.make_aware(datetime.combine(day, time.min), timezone.get_current_timezone())
+
+
+def _order_rows(orders) -> list[dict]:
+    return [{"order": order, "total": format_money(order.order_total, order.currency or "USD")
+             if order.order_total is not None else "—"} for order in orders]
+
+
+# --- Stores --------------------------------------------------------------------------------------------------
+
+
+@require(VIEW_STORE)
+def store_list(request):
+    stores = AmazonStore.objects.select_related("store").annotate(
+        order_count=Count("orders"),
+        error_count=Count("orders", filter=Q(orders__status=S.ERROR)),
+    )
+    return render(request, "amazon/store_list.html", {
+        "stores": stores, "settings": ChannelSettings.load(), "can_admin": request.user.has_perm(ADMIN),
+        "can_add": request.user.has_perm("amazon.add_amazonstore"),
+    })
+
+
+@require(ADMIN)
+@require_POST
+def read_only_set(request):
+    enabled = request.POST.get("read_only") == "1"
+    services.channel_read_only_set(read_only=enabled)
+    if enabled:
+        messages.warning(request, _("Read-only mode is on: changes are queued and nothing is sent to Amazon."))
+    else:
+        messages.success(request, _("Read-only mode is off: queued changes are being sent to Amazon."))
+        outbound.deliver_due_later()
+    return redirect("amazon:store_list")
+
+
+@require(ADMIN)
+def store_edit(request, store_id: int | None = None):
+    amazon_store = get_object_or_404(AmazonStore, pk=store_id) if store_id else None
+    if amazon_store is None and not request.user.has_perm("amazon.add_amazonstore"):
+        return require("amazon.add_amazonstore")(lambda r: None)(request)
+    form = AmazonStoreForm(request.POST or None, instance=amazon_store)
+    test_result = None
+    if request.method == "POST" and form.is_valid():
+        if "test" in request.POST:
+            test_result = _test_connection(form, amazon_store)
+        else:
+            try:
+                if amazon_store is None:
+                    secrets = form.secrets()
+                    amazon_store = services.amazon_store_create(
+                        **form.connection(), client_id=secrets["client_id"] or "",
+                        client_secret=secrets["client_secret"] or "", refresh_token=secrets["refresh_token"] or "")
+                else:
+                    services.amazon_store_update(amazon_store=amazon_store, **form.connection(), **form.secrets())
+            except AmazonChannelError as error:
+                form.add_error(error.field if error.field in form.fields else None, error.message)
+            else:
+                messages.success(request, _("You saved the Amazon store."))
+                return redirect("amazon:store_dashboard", amazon_store.pk)
+    status = 400 if form.is_bound and form.errors else 200
+    return render(request, "amazon/store_edit.html", {"form": form, "amazon_store": amazon_store,
+                                                      "test_result": test_result}, status=status)
+
+
+def _test_connection(form: AmazonStoreForm, amazon_store: AmazonStore | None) -> tuple[bool, str]:
+    """Test what the form says, with the stored secrets where the form leaves them empty; saves nothing."""
+    candidate = AmazonStore()
+    if amazon_store is not None:
+        candidate.lwa_client_id_encrypted = amazon_store.lwa_client_id_encrypted
+        candidate.lwa_client_secret_encrypted = amazon_store.lwa_client_secret_encrypted
+        candidate.refresh_token_encrypted = amazon_store.refresh_token_encrypted
+    data = form.connection()
+    for name in ("name", "seller_id", "region", "endpoint_override", "token_url_override", "api_version",
+                 "time_scale", "pacing_enabled"):
+        setattr(candidate, name, data[name])
+    candidate.marketplace_ids = data["marketplace_ids"].replace(",", " ").split()
+    candidate.store = data["store"]
+    candidate.set_credentials(**form.secrets())
+    return services.amazon_store_test_connection(amazon_store=candidate)
+
+
+@require(VIEW_STORE)
+def store_dashboard(request, store_id: int):
+    amazon_store = get_object_or_404(AmazonStore.objects.select_related("store"), pk=store_id)
+    recent = (AmazonOrder.objects.filter(store=amazon_store).select_related("commerce_order")
+              .order_by("-purchase_date", "-id")[:RECENT_ORDERS])
+    return render(request, "amazon/store_dashboard.html", {
+        "amazon_store": amazon_store,
+        "rows": _order_rows(recent),
+        "health": sync_health(amazon_store),
+        "revenue": revenue_by_currency(amazon_store.orders.all()),
+        "read_only": ChannelSettings.load().read_only,
+        "can_process": request.user.has_perm(PROCESS),
+        "can_admin": request.user.has_perm(ADMIN),
+        "can_view_commerce": request.user.has_perm("sales.view_order"),
+    })
+
+
+@require(ADMIN)
+def order_settings(request, store_id: int):
+    amazon_store = get_object_or_404(AmazonStore, pk=store_id)
+    form = OrderSettingsForm(request.POST or None, instance=amazon_store, statuses=services.processing_statuses())
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.amazon_store_order_settings_update(amazon_store=amazon_store, **form.cleaned_data)
+        except AmazonChannelError as error:
+            form.add_error(error.field if error.field in form.fields else None, error.message)
+        else:
+            messages.success(request, _("You saved the Order Settings."))
+            if amazon_store.sync_frequency_minutes < SYNC_WARNING_MINUTES:
+                messages.warning(request, _(
+                    "Amazon lets a seller search orders once every 3 minutes (after a burst of 20): a shorter "
+                    "frequency soon slows down to one poll every 3 minutes."))
+            return redirect("amazon:store_dashboard", amazon_store.pk)
+    return render(request, "amazon/order_settings.html", {
+        "amazon_store": amazon_store, "form": form, "warning_minutes": SYNC_WARNING_MINUTES,
+    }, status=400 if form.is_bound and form.errors else 200)
+
+
+@require(PROCESS)
+@require_POST
+def sync_now(request, store_id: int):
+    amazon_store = get_object_or_404(AmazonStore, pk=store_id)
+    services.amazon_store_sync_now(amazon_store=amazon_store)
+    messages.success(request, _("A sync of %(store)s was queued; new orders appear here shortly.")
+                     % {"store": amazon_store.name})
+    return redirect("amazon:store_dashboard", amazon_store.pk)
+
+
+# --- Amazon orders -------------------------------------------------------------------------------------------
+
+
+@require(VIEW_ORDER)
+def order_list(request):
+    grid = AmazonOrderGrid(request.GET)
+    page = Paginator(grid.queryset(), PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "amazon/order_list.html", {
+        "grid": grid, "page": page, "rows": _order_rows(page.object_list),
+        "can_view_commerce": request.user.has_perm("sales.view_order"),
+    }, status=200 if grid.valid else 400)
+
+
+TABS = ("details", "items", "tracking", "log")
+
+
+def _tracking_rows(order: AmazonOrder) -> list[dict]:
+    if not order.commerce_order_id:
+        return []
+    from saleschannel.sales.models import ShipmentTrack
+
+    tracks = ShipmentTrack.objects.filter(shipment__order_id=order.commerce_order_id).select_related(
+        "shipment").order_by("shipment__created_at", "id")
+    method = order.commerce_order.shipping_method_title
+    return [{"track": track, "shipment": track.shipment, "method": method} for track in tracks]
+
+
+@require(VIEW_ORDER)
+def order_detail(request, order_id: int, *, cancel_form=None, address_form=None, status: int = 200):
+    order = get_object_or_404(AmazonOrder.objects.select_related("store", "commerce_order"), pk=order_id)
+    tab = request.GET.get("tab", "details")
+    if tab not in TABS:
+        tab = "details"
+    can_process = request.user.has_perm(PROCESS)
+    can_cancel = (can_process and order.status == S.UNSHIPPED and rules.can_cancel_on_amazon(order.amazon_status)
+                  and not order.outbox_messages.filter(kind="cancel").exists())
+    context = {
+        "order": order, "tab": tab, "can_process": can_process, "can_cancel": can_cancel,
+        "can_edit_address": can_process and not order.pii_redacted_at,
+        "total": format_money(order.order_total, order.currency or "USD") if order.order_total is not None else "—",
+        "cancel_form": cancel_form or CancelOrderForm(),
+        "address_form": address_form or ShippingAddressForm.for_order(order),
+        "can_view_commerce": request.user.has_perm("sales.view_order"),
+        "outbox": list(order.outbox_messages.order_by("-created_at", "-id")),
+    }
+    if tab == "items":
+        context["items"] = [{"item": item, "row_price": format_money(item.item_price, order.currency or "USD"),
+                             "row_tax": format_money(item.item_tax, order.currency or "USD"),
+                             "shipping": format_money(item.shipping_price, order.currency or "USD")}
+                            for item in order.items.all()]
+    elif tab == "tracking":
+        context["tracking"] = _tracking_rows(order)
+    elif tab == "log":
+        context["events"] = list(order.events.select_related("outbox_message").order_by("-created_at", "-id")[:500])
+    return render(request, "amazon/order_detail.html", context, status=status)
+
+
+@require(PROCESS)
+@require_POST
+def order_cancel(request, order_id: int):
+    order = get_object_or_404(AmazonOrder, pk=order_id)
+    form = CancelOrderForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Choose a reason for the cancellation."))
+        return order_detail(request, order.pk, cancel_form=form, status=400)
+    try:
+        outbound.amazon_order_cancel(amazon_order=order, reason=form.cleaned_data["reason"], actor=request.user)
+    except AmazonChannelError as error:
+        messages.error(request, error.message)
+        return redirect("amazon:order_detail", order.pk)
+    messages.success(request, _("You canceled the order. The cancellation is being sent to Amazon."))
+    return redirect("amazon:order_detail", order.pk)
+
+
+@require(PROCESS)
+@require_POST
+def order_address_save(request, order_id: int):
+    order = get_object_or_404(AmazonOrder, pk=order_id)
+    form = ShippingAddressForm(request.POST)
+    if not form.is_valid():
+        return order_detail(request, order.pk, address_form=form, status=400)
+    try:
+        changed = outbound.amazon_order_address_update(amazon_order=order, address=form.cleaned_data,
+                                                       actor=request.user)
+    except AmazonChannelError as error:
+        if error.field in form.fields:
+            form.add_error(error.field, error.message)
+            return order_detail(request, order.pk, address_form=form, status=400)
+        messages.error(request, error.message)
+        return redirect("amazon:order_detail", order.pk)
+    if changed:
+        messages.success(request, _("You saved the order's shipping address."))
+    else:
+        messages.info(request, _("Nothing changed."))
+    return redirect("amazon:order_detail", order.pk)
+
+
+@require(PROCESS)
+@require_POST
+def outbox_retry(request, message_id: int):
+    message = get_object_or_404(OutboxMessage, pk=message_id)
+    try:
+        outbound.outbox_retry(message=message, actor=request.user)
+    except AmazonChannelError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, _("The message will be sent to Amazon again."))
+    return redirect(reverse("amazon:order_detail", args=[message.amazon_order_id]) + "?tab=log")

@@ -1,0 +1,585 @@
+"""Sales screens: order grid, order view and its actions, new invoice / shipment / credit memo, document grids.
+
+Views are thin: reads come from ``selectors``, what is allowed from ``rules`` and every change from ``services``.
+A refused action (``OrderActionError``) becomes a message (or a form error next to its field) and changes nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import Http404, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+from django.views.decorators.http import require_POST
+
+from saleschannel.catalog.models import Store
+from saleschannel.money import format_money
+from saleschannel.sales import channels, grid, pdf, rules, selectors, services
+from saleschannel.sales.errors import OrderActionError
+from saleschannel.sales.forms import (
+    PAGE_SIZES,
+    CommentForm,
+    CreditMemoForm,
+    DocumentGridFilterForm,
+    InvoiceForm,
+    MassActionForm,
+    ShipmentForm,
+    TrackFormSet,
+)
+from saleschannel.sales.models import CreditMemo, Invoice, Order, Shipment
+from saleschannel.web.access import forbidden, require
+from saleschannel.web.models import SavedGridView
+
+logger = logging.getLogger(__name__)
+
+VIEW = "sales.view_order"
+PROCESS = "sales.process_order"
+ORDER_GRID = "orders"
+MAX_SKIPPED_MESSAGES = 20
+
+
+def _grid_choices():
+    statuses = list(selectors.order_status_labels().items())
+    stores = [(str(pk), name) for pk, name in Store.objects.values_list("pk", "name")]
+    return statuses, stores
+
+
+def _safe_next(request, fallback: str) -> str:
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(target, {request.get_host()}, require_https=request.is_secure()):
+        return target
+    return fallback
+
+
+# --- Order grid --------------------------------------------------------------------------------------------------
+
+@require(VIEW)
+def order_list(request):
+    statuses, stores = _grid_choices()
+    order_grid = grid.OrderGrid(request.GET, statuses=statuses, stores=stores)
+    page, orders = order_grid.page(request.GET.get("page"))
+    context = {
+        "grid": order_grid,
+        "page": page,
+        "rows": order_grid.rows(orders),
+        "page_sizes": PAGE_SIZES,
+        "saved_views": SavedGridView.objects.filter(user=request.user, grid=ORDER_GRID),
+        "mass_form": MassActionForm(),
+        "can_process": request.user.has_perm(PROCESS),
+        "current_url": request.get_full_path(),
+    }
+    return render(request, "sales/order_list.html", context)
+
+
+@require(VIEW)
+def order_export_csv(request):
+    statuses, stores = _grid_choices()
+    return grid.csv_response(grid.OrderGrid(request.GET, statuses=statuses, stores=stores))
+
+
+@require(VIEW)
+@require_POST
+def order_view_save(request):
+    name = request.POST.get("name", "").strip()[:64]
+    query = request.POST.get("query", "")
+    if not name:
+        messages.error(request, _("Enter a name for the view."))
+    else:
+        SavedGridView.objects.update_or_create(
+            user=request.user, grid=ORDER_GRID, name=name, defaults={"query": query}
+        )
+        messages.success(request, _('View "%(name)s" saved.') % {"name": name})
+    return redirect(reverse("sales:order_list") + ("?" + query if query else ""))
+
+
+@require(VIEW)
+@require_POST
+def order_view_delete(request, view_id: int):
+    saved = get_object_or_404(SavedGridView, pk=view_id, user=request.user, grid=ORDER_GRID)
+    saved.delete()
+    messages.success(request, _('View "%(name)s" deleted.') % {"name": saved.name})
+    return redirect("sales:order_list")
+
+
+def _report(request, *, applied: list[Order], skipped: list[tuple[Order, str]], done_message: str) -> None:
+    if applied:
+        messages.success(request, done_message % {"count": len(applied)})
+    for order, reason in skipped[:MAX_SKIPPED_MESSAGES]:
+        messages.warning(request, grid.skipped_message(order, reason))
+    if len(skipped) > MAX_SKIPPED_MESSAGES:
+        messages.warning(request, _("… and %(count)d more orders skipped.") % {
+            "count": len(skipped) - MAX_SKIPPED_MESSAGES})
+
+
+def _pdf_response(content: bytes, filename: str) -> HttpResponse:
+    response = HttpResponse(content, content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+@require(VIEW)
+@require_POST
+def order_mass_action(request):
+    back = _safe_next(request, reverse("sales:order_list"))
+    form = MassActionForm(request.POST)
+    if not form.is_valid():
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, error)
+        return redirect(back)
+    action, ids = form.cleaned_data["action"], form.cleaned_data["order_ids"]
+    orders = list(Order.objects.filter(pk__in=ids).prefetch_related("items").order_by("-created_at", "-id"))
+    stamp = timezone.localtime().strftime("%Y%m%d-%H%M%S")
+
+    if action.startswith("print_"):
+        kind = {
+            "print_invoices": (selectors.invoices_for_orders, "invoices_pdf", "invoices"),
+            "print_packing_slips": (selectors.shipments_for_orders, "packing_slips_pdf", "packingslips"),
+            "print_creditmemos": (selectors.creditmemos_for_orders, "creditmemos_pdf", "creditmemos"),
+        }[action]
+        documents = kind[0]([order.pk for order in orders])
+        if not documents:
+            messages.error(request, _("There are no printable documents related to selected orders."))
+            return redirect(back)
+        with_documents = {document.order_id for document in documents}
+        skipped = [(order, _("it has no such document")) for order in orders if order.pk not in with_documents]
+        _report(request, applied=[o for o in orders if o.pk in with_documents], skipped=skipped,
+                done_message=_("Printed the documents of %(count)d orders."))
+        content = getattr(pdf, kind[1])(documents)
+        return _pdf_response(content, f"{kind[2]}-{stamp}.pdf")
+
+    if not request.user.has_perm(PROCESS):
+        return forbidden(request, _("You are not allowed to change orders."))
+    rule_action = {"cancel": rules.Action.CANCEL, "hold": rules.Action.HOLD, "unhold": rules.Action.UNHOLD}[action]
+    service = {"cancel": services.order_cancel, "hold": services.order_hold, "unhold": services.order_unhold}[action]
+    applied, skipped = [], []
+    for order in orders:
+        verdict = rules.check(order, rule_action)
+        if not verdict:
+            skipped.append((order, verdict.reason))
+            continue
+        try:
+            service(order=order, actor=request.user)
+        except OrderActionError as error:
+            skipped.append((order, error.message))
+        else:
+            applied.append(order)
+    done = {
+        "cancel": ngettext("%(count)d order canceled.", "%(count)d orders canceled.", len(applied)),
+        "hold": ngettext("%(count)d order put on hold.", "%(count)d orders put on hold.", len(applied)),
+        "unhold": ngettext("%(count)d order released from hold.", "%(count)d orders released from hold.",
+                           len(applied)),
+    }[action]
+    _report(request, applied=applied, skipped=skipped, done_message=done)
+    if not applied and not skipped:
+        messages.error(request, _("None of the selected orders exists any more."))
+    return redirect(back)
+
+
+# --- Order view --------------------------------------------------------------------------------------------------
+
+TABS = ("information", "invoices", "creditmemos", "shipments", "history")
+
+# (rules action, url name, method), in the reference back office's order.
+HEADER_BUTTONS = [
+    ("cancel", "sales:order_cancel", "post"),
+    ("email", "sales:order_email", "post"),
+    ("hold", "sales:order_hold", "post"),
+    ("unhold", "sales:order_unhold", "post"),
+    ("invoice", "sales:invoice_new", "get"),
+    ("creditmemo", "sales:creditmemo_new", "get"),
+    ("ship", "sales:shipment_new", "get"),
+    ("reorder", "sales:order_reorder", "post"),
+]
+
+
+def _header_buttons(request, order: Order) -> list[dict]:
+    if not request.user.has_perm(PROCESS):
+        return []
+    labels = {
+        "cancel": _("Cancel"), "email": _("Send Email"), "hold": _("Hold"), "unhold": _("Unhold"),
+        "invoice": _("Invoice"), "creditmemo": _("Credit Memo"), "ship": _("Ship"), "reorder": _("Reorder"),
+    }
+    confirmations = {
+        "cancel": _("Are you sure you want to cancel this order?"),
+        "email": _("Are you sure you want to send an order email to customer?"),
+        "reorder": _("Create a new order with the same items?"),
+    }
+    verdicts = {str(action): verdict for action, verdict in rules.available_actions(order).items()}
+    buttons = []
+    for action, url_name, method in HEADER_BUTTONS:
+        verdict = verdicts.get(action)
+        if verdict is None or not verdict.allowed:
+            continue
+        buttons.append({
+            "action": action, "label": labels[action], "url": reverse(url_name, args=[order.pk]),
+            "method": method, "confirm": confirmations.get(action, ""),
+            "danger": action == "cancel",
+        })
+    return buttons
+
+
+def _order_context(request, order: Order, *, tab: str = "information", comment_form=None) -> dict:
+    addresses = selectors.addresses_by_type(order)
+    payment = getattr(order, "payment", None)
+    status_labels = selectors.order_status_labels()
+    history = list(order.history.all())
+    return {
+        "order": order,
+        "tab": tab if tab in TABS else "information",
+        "buttons": _header_buttons(request, order),
+        "billing": addresses.get("billing"),
+        "shipping": addresses.get("shipping"),
+        "payment": payment,
+        "payment_information": list((payment.additional_information or {}).items()) if payment else [],
+        "payment_links": channels.channel_for(order).payment_links(order),
+        "status_label": status_labels.get(order.status, order.status),
+        "status_labels": status_labels,
+        "items": list(order.items.all()),
+        "history": history,
+        "comments": [entry for entry in history if entry.comment],
+        "comment_form": comment_form or CommentForm(order=order),
+        "can_process": request.user.has_perm(PROCESS),
+        "money": lambda amount: format_money(amount, order.currency),
+    }
+
+
+@require(VIEW)
+def order_view(request, order_id: int):
+    try:
+        order = selectors.order_for_view(order_id)
+    except Order.DoesNotExist:
+        raise Http404(_("This order no longer exists."))
+    tab = request.GET.get("tab", "information")
+    return render(request, "sales/order_view.html", _order_context(request, order, tab=tab))
+
+
+def _order_action(request, order_id: int, run, success_message: str):
+    order = get_object_or_404(Order, pk=order_id)
+    try:
+        result = run(order)
+    except OrderActionError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, success_message)
+        if isinstance(result, Order) and result.pk != order.pk:
+            return redirect("sales:order_view", result.pk)
+    return redirect("sales:order_view", order.pk)
+
+
+@require(PROCESS)
+@require_POST
+def order_cancel(request, order_id: int):
+    return _order_action(request, order_id, lambda order: services.order_cancel(order=order, actor=request.user),
+                         _("You canceled the order."))
+
+
+@require(PROCESS)
+@require_POST
+def order_hold(request, order_id: int):
+    return _order_action(request, order_id, lambda order: services.order_hold(order=order, actor=request.user),
+                         _("You put the order on hold."))
+
+
+@require(PROCESS)
+@require_POST
+def order_unhold(request, order_id: int):
+    return _order_action(request, order_id, lambda order: services.order_unhold(order=order, actor=request.user),
+                         _("You released the order from holding status."))
+
+
+@require(PROCESS)
+@require_POST
+def order_email(request, order_id: int):
+    return _order_action(request, order_id,
+                         lambda order: services.order_email_send(order=order, actor=request.user),
+                         _("You sent the order email."))
+
+
+@require(PROCESS)
+@require_POST
+def order_reorder(request, order_id: int):
+    return _order_action(request, order_id,
+                         lambda order: services.order_reorder(order=order, actor=request.user),
+                         _("You created the new order."))
+
+
+@require(PROCESS)
+@require_POST
+def order_comment(request, order_id: int):
+    order = get_object_or_404(Order, pk=order_id)
+    form = CommentForm(request.POST, order=order)
+    if form.is_valid():
+        try:
+            services.order_comment_add(
+                order=order, comment=form.cleaned_data["comment"],
+                status=form.cleaned_data["status"] or None,
+                notify_customer=form.cleaned_data["notify_customer"],
+                visible_on_front=form.cleaned_data["visible_on_front"],
+                actor=request.user,
+            )
+        except OrderActionError as error:
+            form.add_error(error.field if error.field in form.fields else None, error.message)
+        else:
+            messages.success(request, _("The comment was added."))
+            return redirect(reverse("sales:order_view", args=[order.pk]) + "#notes")
+    order = selectors.order_for_view(order.pk)
+    return render(request, "sales/order_view.html", _order_context(request, order, comment_form=form), status=400)
+
+
+# --- New invoice / shipment / credit memo ------------------------------------------------------------------------
+
+def _apply_error(form, error: OrderActionError) -> None:
+    """Show a service refusal next to its field when the form has it, else above the form."""
+    field = error.field or ""
+    for candidate in (field, f"qty_{field}", field.replace("quantities.", "qty_")):
+        if candidate and candidate in form.fields:
+            form.add_error(candidate, error.message)
+            return
+    form.add_error(None, error.message)
+
+
+def _document_order(request, order_id: int, action_name: str):
+    """The order for a new-document page, or a redirect with the reason when the rules refuse the action."""
+    try:
+        order = selectors.order_for_document(order_id)
+    except Order.DoesNotExist:
+        raise Http404(_("This order no longer exists."))
+    verdict = rules.check(order, rules.Action(action_name))
+    if not verdict:
+        messages.error(request, verdict.reason)
+        return order, redirect("sales:order_view", order.pk)
+    return order, None
+
+
+def _document_page(request, order, form, template: str, *, invalid: bool = False, **extra):
+    addresses = selectors.addresses_by_type(order)
+    context = {
+        "order": order, "form": form, "billing": addresses.get("billing"), "shipping": addresses.get("shipping"),
+        "payment": getattr(order, "payment", None), "money": lambda amount: format_money(amount, order.currency),
+        **extra,
+    }
+    invalid = invalid or (form.is_bound and bool(form.errors))
+    return render(request, template, context, status=400 if invalid else 200)
+
+
+@require(PROCESS)
+def invoice_new(request, order_id: int):
+    order, refused = _document_order(request, order_id, "invoice")
+    if refused:
+        return refused
+    form = InvoiceForm(request.POST or None, order=order)
+    if request.method == "POST" and form.is_valid():
+        quantities = form.quantities()
+        if not request.POST.get("update"):
+            try:
+                invoice = services.invoice_create(
+                    order=order, quantities=quantities, comment=form.cleaned_data["comment"],
+                    notify_customer=form.cleaned_data["notify_customer"], actor=request.user,
+                )
+            except OrderActionError as error:
+                _apply_error(form, error)
+            else:
+                messages.success(request, _("The invoice %(number)s has been created.") % {"number": invoice.number})
+                return redirect("sales:order_view", order.pk)
+    quantities = form.quantities() if form.is_bound and form.is_valid() else {
+        item.pk: form.qty_limit(item) for item in form.items}
+    totals = selectors.document_totals_preview(order, quantities, kind="invoice")
+    return _document_page(request, order, form, "sales/invoice_new.html", totals=totals)
+
+
+@require(PROCESS)
+def shipment_new(request, order_id: int):
+    order, refused = _document_order(request, order_id, "ship")
+    if refused:
+        return refused
+    data = request.POST or None
+    form = ShipmentForm(data, order=order)
+    tracks = TrackFormSet(data, prefix="track", initial=None if data else [{}])
+    if data and request.POST.get("add_track"):
+        # Add an empty tracking row and show the page again (the reference back office's "Add Tracking Number").
+        rows = [{k: request.POST.get(f"track-{i}-{k}", "") for k in ("carrier_code", "title", "number")}
+                for i in range(tracks.total_form_count())]
+        tracks = TrackFormSet(prefix="track", initial=[*rows, {}])
+        form = ShipmentForm(data, order=order)
+        form.is_valid()
+        form._errors = {}
+        return _document_page(request, order, form, "sales/shipment_new.html", tracks=tracks)
+    if data and form.is_valid() & tracks.is_valid():
+        track_rows = [track for track in (f.track() for f in tracks.forms) if track]
+        try:
+            shipment = services.shipment_create(
+                order=order, quantities=form.quantities(), tracks=track_rows, comment=form.cleaned_data["comment"],
+                notify_customer=form.cleaned_data["notify_customer"], actor=request.user,
+            )
+        except OrderActionError as error:
+            _apply_error(form, error)
+        else:
+            messages.success(request, _("The shipment %(number)s has been created.") % {"number": shipment.number})
+            return redirect("sales:order_view", order.pk)
+    invalid = bool(data) and (bool(form.errors) or not tracks.is_valid())
+    return _document_page(request, order, form, "sales/shipment_new.html", tracks=tracks, invalid=invalid)
+
+
+@require(PROCESS)
+def creditmemo_new(request, order_id: int):
+    order, refused = _document_order(request, order_id, "creditmemo")
+    if refused:
+        return refused
+    form = CreditMemoForm(request.POST or None, order=order)
+    if request.method == "POST" and form.is_valid() and not request.POST.get("update"):
+        try:
+            creditmemo = services.creditmemo_create(
+                order=order, quantities=form.quantities(), return_to_stock=form.return_to_stock(),
+                shipping_refund=form.cleaned_data["shipping_refund"],
+                adjustment_refund=form.cleaned_data["adjustment_refund"] or 0,
+                adjustment_fee=form.cleaned_data["adjustment_fee"] or 0,
+                comment=form.cleaned_data["comment"], notify_customer=form.cleaned_data["notify_customer"],
+                actor=request.user,
+            )
+        except OrderActionError as error:
+            _apply_error(form, error)
+        else:
+            messages.success(request, _("You created the credit memo %(number)s.") % {"number": creditmemo.number})
+            return redirect("sales:order_view", order.pk)
+    if form.is_bound and form.is_valid():
+        totals = selectors.document_totals_preview(
+            order, form.quantities(), kind="creditmemo", shipping_refund=form.cleaned_data["shipping_refund"],
+            adjustment_refund=form.cleaned_data["adjustment_refund"],
+            adjustment_fee=form.cleaned_data["adjustment_fee"],
+        )
+    else:
+        totals = selectors.document_totals_preview(
+            order, {item.pk: form.qty_limit(item) for item in form.items}, kind="creditmemo",
+            shipping_refund=form.fields["shipping_refund"].initial,
+        )
+    return _document_page(request, order, form, "sales/creditmemo_new.html", totals=totals)
+
+
+# --- Document grids and PDFs -------------------------------------------------------------------------------------
+
+DOCUMENTS = {
+    "invoice": (Invoice, selectors.invoice_grid_queryset, selectors.invoices_for_orders, "invoices_pdf",
+                "sales.view_invoice"),
+    "shipment": (Shipment, selectors.shipment_grid_queryset, selectors.shipments_for_orders, "packing_slips_pdf",
+                 "sales.view_shipment"),
+    "creditmemo": (CreditMemo, selectors.creditmemo_grid_queryset, selectors.creditmemos_for_orders,
+                   "creditmemos_pdf", "sales.view_creditmemo"),
+}
+
+
+def _document_list(request, kind: str):
+    model, queryset, _for_orders, _pdf_name, _perm = DOCUMENTS[kind]
+    form = DocumentGridFilterForm(request.GET or None)
+    filters = selectors.DocumentFilters()
+    if form.is_bound and form.is_valid():
+        filters = selectors.DocumentFilters(
+            keyword=form.cleaned_data["q"] or "", created_from=form.cleaned_data["created_from"],
+            created_to=form.cleaned_data["created_to"],
+        )
+    paginator = Paginator(queryset(filters), 20)
+    page = paginator.get_page(request.GET.get("page"))
+    params = request.GET.copy()
+    params.pop("page", None)
+    titles = {"invoice": _("Invoices"), "shipment": _("Shipments"), "creditmemo": _("Credit Memos")}
+    return render(request, f"sales/{kind}_list.html", {
+        "form": form, "page": page, "kind": kind, "query": params.urlencode(), "current_url": request.get_full_path(),
+        "title": titles[kind], "print_url": reverse(f"sales:{kind}_mass_print"), "pdf_url_name": f"sales:{kind}_pdf",
+    })
+
+
+@require("sales.view_invoice")
+def invoice_list(request):
+    return _document_list(request, "invoice")
+
+
+@require("sales.view_shipment")
+def shipment_list(request):
+    return _document_list(request, "shipment")
+
+
+@require("sales.view_creditmemo")
+def creditmemo_list(request):
+    return _document_list(request, "creditmemo")
+
+
+def _documents_pdf(request, kind: str, document_ids):
+    model, _queryset, for_orders, pdf_name, _perm = DOCUMENTS[kind]
+    order_ids = set(model.objects.filter(pk__in=document_ids).values_list("order_id", flat=True))
+    wanted = {int(pk) for pk in document_ids}
+    documents = [document for document in for_orders(order_ids) if document.pk in wanted]
+    if not documents:
+        raise Http404(_("There are no printable documents."))
+    number = documents[0].number if len(documents) == 1 else timezone.localtime().strftime("%Y%m%d-%H%M%S")
+    return _pdf_response(getattr(pdf, pdf_name)(documents), f"{kind}-{number}.pdf")
+
+
+def _document_view(kind: str):
+    model, permission = DOCUMENTS[kind][0], DOCUMENTS[kind][4]
+
+    @require(permission)
+    def view(request, document_id: int):
+        try:
+            document = selectors.document_for_view(model, document_id)
+        except model.DoesNotExist:
+            raise Http404(_("This document no longer exists."))
+        order = document.order
+        addresses = selectors.addresses_by_type(order)
+        return render(request, "sales/document_view.html", {
+            "kind": kind, "document": document, "order": order, "billing": addresses.get("billing"),
+            "shipping": addresses.get("shipping"), "payment": getattr(order, "payment", None),
+            "lines": [line for line in document.items.all() if line.qty],
+            "pdf_url": reverse(f"sales:{kind}_pdf", args=[document.pk]),
+        })
+
+    view.__name__ = f"{kind}_view"
+    return view
+
+
+invoice_view = _document_view("invoice")
+shipment_view = _document_view("shipment")
+creditmemo_view = _document_view("creditmemo")
+
+
+def _pdf_view(kind: str):
+    permission = DOCUMENTS[kind][4]
+
+    @require(permission)
+    def view(request, document_id: int):
+        return _documents_pdf(request, kind, [document_id])
+
+    view.__name__ = f"{kind}_pdf"
+    return view
+
+
+invoice_pdf = _pdf_view("invoice")
+shipment_pdf = _pdf_view("shipment")
+creditmemo_pdf = _pdf_view("creditmemo")
+
+
+def _mass_print_view(kind: str):
+    permission = DOCUMENTS[kind][4]
+
+    @require(permission)
+    @require_POST
+    def view(request):
+        ids = [pk for pk in request.POST.getlist("ids") if pk.isdigit()]
+        if not ids:
+            messages.error(request, _("Select at least one document."))
+            return HttpResponseRedirect(_safe_next(request, reverse(f"sales:{kind}_list")))
+        return _documents_pdf(request, kind, ids)
+
+    view.__name__ = f"{kind}_mass_print"
+    return view
+
+
+invoice_mass_print = _mass_print_view("invoice")
+shipment_mass_print = _mass_print_view("shipment")
+creditmemo_mass_print = _mass_print_view("creditmemo")

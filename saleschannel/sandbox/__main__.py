@@ -1,0 +1,3 @@
+from saleschannel.sandbox.cli import main
+
+main()

@@ -1,0 +1,72 @@
+"""Fixtures of the Amazon channel tests: a real SP-API sandbox (subprocess, HTTP), a Commerce store and catalog."""
+
+from __future__ import annotations
+
+import time
+from decimal import Decimal
+
+import pytest
+
+from saleschannel.amazon.models import AmazonStore
+from saleschannel.amazon.services import amazon_store_create
+from saleschannel.catalog.models import Product, Store
+from saleschannel.sandbox.catalog import DEFAULT_SKUS
+
+US = "ATVPDKIKX0DER"
+# The sandbox runs 600× faster than real time: the 2-minute rule is 0.2 s, Amazon's 3-minute refill of searchOrders
+# 0.3 s; the pending delay (600 sandbox seconds) is one real second.
+TIME_SCALE = 600
+PENDING_DELAY = 1800
+
+
+@pytest.fixture(scope="module")
+def sandbox_server(tmp_path_factory):
+    from saleschannel.sandbox.testing import run_sandbox
+
+    with run_sandbox(tmp_path_factory.mktemp("sandbox"), time_scale=TIME_SCALE,
+                     pending_delay_seconds=PENDING_DELAY) as handle:
+        yield handle
+
+
+@pytest.fixture
+def sandbox(sandbox_server):
+    sandbox_server.reset()
+    # Access tokens live an hour of sandbox time (6 real seconds at this scale): keep them for the whole test.
+    sandbox_server.configure(token_ttl_seconds=3600 * TIME_SCALE)
+    yield sandbox_server
+
+
+def settle():
+    """Wait until what the sandbox just changed is older than the 2-minute rule (scaled) plus a second of rounding."""
+    time.sleep(1.3)
+
+
+@pytest.fixture
+def commerce_store(db):
+    return Store.objects.create(code="us", name="US Store", currency="USD", order_number_prefix="US")
+
+
+@pytest.fixture
+def catalog(db):
+    """Every SKU the sandbox sells, in stock (100 units each)."""
+    return {
+        p.sku: p for p in Product.objects.bulk_create([
+            Product(sku=s.sku, name=s.title, price=s.base_price, qty=100) for s in DEFAULT_SKUS
+        ])
+    }
+
+
+def connect_store(sandbox, commerce_store, **options) -> AmazonStore:
+    creds = sandbox.credentials
+    options.setdefault("time_scale", Decimal(TIME_SCALE))
+    return amazon_store_create(
+        name=options.pop("name", "Sandbox US"), seller_id=creds["seller_id"], region="NA",
+        marketplace_ids=[US], store=commerce_store, client_id=creds["client_id"],
+        client_secret=creds["client_secret"], refresh_token=creds["refresh_token"],
+        endpoint_override=sandbox.url, token_url_override=sandbox.token_url, **options,
+    )
+
+
+@pytest.fixture
+def amazon_store(sandbox, commerce_store, catalog):
+    return connect_store(sandbox, commerce_store)

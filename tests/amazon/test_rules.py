@@ -1,0 +1,69 @@
+"""The creation matrix of DESIGN.md §4.3, exactly."""
+
+from __future__ import annotations
+
+import pytest
+from django.utils import translation
+
+from saleschannel.amazon.rules import Outcome, can_cancel_on_amazon, import_decision, product_problem
+from saleschannel.catalog.models import Product
+
+ALL = ["Pending", "PendingAvailability", "Unshipped", "PartiallyShipped", "Shipped", "Canceled", "Unfulfillable",
+       "InvoiceUnconfirmed"]
+
+
+def decide(channel, status, **settings):
+    options = {"import_enabled": True, "reserve_pending": True, "import_fba": True}
+    options.update(settings)
+    return import_decision(fulfillment_channel=channel, amazon_status=status, **options)
+
+
+@pytest.mark.parametrize("status", ALL)
+def test_fbm_matrix(status):
+    decision = decide("MFN", status)
+    if status in ("Unshipped", "PartiallyShipped", "Shipped"):
+        assert decision.outcome == Outcome.CREATE and decision.check_stock and not decision.as_complete
+    elif status == "Pending":
+        assert decision.outcome == Outcome.RESERVE
+        assert decide("MFN", status, reserve_pending=False).outcome == Outcome.WAIT
+    elif status == "Canceled":
+        assert decision.outcome == Outcome.RELEASE
+    else:
+        assert not decision.create
+
+
+@pytest.mark.parametrize("status", ALL)
+def test_fba_matrix(status):
+    decision = decide("AFN", status)
+    if status == "Shipped":
+        assert decision.create and decision.as_complete and not decision.check_stock
+        assert not decide("AFN", status, import_fba=False).create
+    else:
+        assert not decision.create and decision.outcome != Outcome.RESERVE
+
+
+@pytest.mark.parametrize("status", ALL)
+def test_import_disabled_never_creates_nor_reserves(status):
+    for channel in ("MFN", "AFN"):
+        decision = decide(channel, status, import_enabled=False)
+        assert decision.outcome in (Outcome.RELEASE,) and decision.reason
+
+
+@translation.override("en")
+def test_product_problems():
+    assert "does not exist" in product_problem(None, sku="X", qty=1)
+    product = Product(sku="P", name="P", price=1, qty=5, qty_reserved=3)
+    assert product_problem(product, sku="P", qty=2) is None
+    assert "2 available, 3 ordered" in product_problem(product, sku="P", qty=3)
+    assert product_problem(product, sku="P", qty=3, already_reserved=1) is None  # its own Pending reservation
+    assert product_problem(product, sku="P", qty=50, fba=True) is None  # Amazon's stock
+    product.manage_stock = False
+    assert product_problem(product, sku="P", qty=50) is None
+    product.enabled = False
+    assert "disabled" in product_problem(product, sku="P", qty=1)
+    product.enabled, product.is_in_stock = True, False
+    assert "out of stock" in product_problem(product, sku="P", qty=1, fba=True)
+
+
+def test_only_unshipped_orders_can_be_canceled_on_amazon():
+    assert [s for s in ALL if can_cancel_on_amazon(s)] == ["Unshipped"]

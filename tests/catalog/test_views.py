@@ -1,0 +1,65 @@
+"""Product screens: list and search, view, stock edit (never below what is reserved)."""
+
+from __future__ import annotations
+
+import pytest
+
+from saleschannel.catalog.models import Product
+from saleschannel.web.roles import OPERATOR, VIEWER
+from tests import factories
+from tests.web.conftest import client_for, ensure_default_statuses, make_role_user
+
+
+@pytest.fixture(autouse=True)
+def _default_statuses(db):
+    ensure_default_statuses()
+
+
+@pytest.fixture
+def client(db):
+    return client_for(make_role_user(OPERATOR))
+
+
+def test_list_and_search(client, products):
+    page = client.get("/catalog/products/?q=mug").content.decode()
+    assert "MUG-BLUE" in page and "TSHIRT-RED" not in page
+    assert "3 records found" in client.get("/catalog/products/").content.decode()
+
+
+def test_view_shows_reservations(client, order, products):
+    page = client.get(f"/catalog/products/{products[0].pk}/").content.decode()
+    assert f"sales.order:{order.pk}" in page
+    assert 'action="/catalog/products/' in page  # the operator may edit
+
+
+def test_viewer_sees_no_edit_form(products, db):
+    page = client_for(make_role_user(VIEWER)).get(f"/catalog/products/{products[0].pk}/").content.decode()
+    assert "/edit/" not in page
+
+
+def _form(product, **changes):
+    data = {"name": product.name, "price": str(product.price), "qty": str(product.qty), "enabled": "on",
+            "manage_stock": "on", "is_in_stock": "on"}
+    data.update(changes)
+    return {k: v for k, v in data.items() if v is not None}
+
+
+def test_edit_stock(client, products):
+    tshirt = products[0]
+    response = client.post(f"/catalog/products/{tshirt.pk}/edit/", _form(tshirt, qty="75", is_in_stock=None))
+    assert response.status_code == 302
+    tshirt.refresh_from_db()
+    assert tshirt.qty == 75 and not tshirt.is_in_stock
+
+
+def test_quantity_cannot_go_below_reserved(client, order, products):
+    tshirt = Product.objects.get(pk=products[0].pk)
+    assert tshirt.qty_reserved == 2
+    response = client.post(f"/catalog/products/{tshirt.pk}/edit/", _form(tshirt, qty="1"))
+    assert response.status_code == 400
+    assert "reserved" in response.content.decode()
+    tshirt.refresh_from_db()
+    assert tshirt.qty == 50
+    unmanaged = factories.make_product(sku="FREE", manage_stock=False, qty=0)
+    response = client.post(f"/catalog/products/{unmanaged.pk}/edit/", _form(unmanaged, manage_stock=None, qty="-1"))
+    assert response.status_code == 400

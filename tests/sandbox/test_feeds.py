@@ -1,0 +1,182 @@
+"""Feeds 2021-06-30: documents with pre-signed URLs, asynchronous processing, effects on orders, reports."""
+
+from __future__ import annotations
+
+import gzip
+import time
+
+import httpx
+import pytest
+
+from .helpers import api, wait_for
+
+US = "ATVPDKIKX0DER"
+
+
+@pytest.fixture
+def client(sandbox):
+    sandbox.configure(rate_limits=False, feed_processing_seconds=30)  # half a real second at time scale 60
+    return api(sandbox)
+
+
+def envelope(sandbox, message_type: str, bodies: list[str]) -> str:
+    messages = "".join(f"<Message><MessageID>{n}</MessageID>{body}</Message>" for n, body in enumerate(bodies, 1))
+    return ('<?xml version="1.0" encoding="UTF-8"?>'
+            '<AmazonEnvelope xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" '
+            'xsi:noNamespaceSchemaLocation="amzn-envelope.xsd"><Header><DocumentVersion>1.01</DocumentVersion>'
+            f"<MerchantIdentifier>{sandbox.credentials['seller_id']}</MerchantIdentifier></Header>"
+            f"<MessageType>{message_type}</MessageType>{messages}</AmazonEnvelope>")
+
+
+def submit(client, feed_type: str, content: str | bytes) -> str:
+    document = client.post("/feeds/2021-06-30/documents", json={"contentType": "text/xml; charset=UTF-8"})
+    assert document.status_code == 201
+    upload = httpx.put(document.json()["url"], content=content if isinstance(content, bytes) else content.encode())
+    assert upload.status_code == 200
+    feed = client.post("/feeds/2021-06-30/feeds", json={"feedType": feed_type, "marketplaceIds": [US],
+                                                        "inputFeedDocumentId": document.json()["feedDocumentId"]})
+    assert feed.status_code == 202
+    return feed.json()["feedId"]
+
+
+def finished(client, feed_id: str) -> tuple[dict, str]:
+    feed = wait_for(lambda: (f := client.get(f"/feeds/2021-06-30/feeds/{feed_id}").json())["processingStatus"]
+                    in ("DONE", "FATAL") and f)
+    document = client.get(f"/feeds/2021-06-30/documents/{feed['resultFeedDocumentId']}").json()
+    assert document["compressionAlgorithm"] == "GZIP"
+    report = gzip.decompress(httpx.get(document["url"]).content).decode()
+    return feed, report
+
+
+def test_feed_goes_through_queue_and_progress_to_done(sandbox, client):
+    sandbox.configure(feed_processing_seconds=120)  # 2 real seconds
+    [order_id] = sandbox.create_orders(count=1, marketplace="US", fulfillment="MFN", status="Unshipped")
+    feed_id = submit(client, "POST_ORDER_ACKNOWLEDGEMENT_DATA", envelope(sandbox, "OrderAcknowledgement", [
+        f"<OrderAcknowledgement><AmazonOrderID>{order_id}</AmazonOrderID><MerchantOrderID>100000042</MerchantOrderID>"
+        "<StatusCode>Success</StatusCode></OrderAcknowledgement>"]))
+    statuses = [client.get(f"/feeds/2021-06-30/feeds/{feed_id}").json()["processingStatus"]]
+    assert statuses[0] == "IN_QUEUE"
+    wait_for(lambda: statuses.append(client.get(f"/feeds/2021-06-30/feeds/{feed_id}").json()["processingStatus"])
+             or statuses[-1] == "DONE", interval=0.1)
+    assert "IN_PROGRESS" in statuses
+    feed, report = finished(client, feed_id)
+    assert feed["processingStartTime"] and feed["processingEndTime"]
+    assert "<MessagesSuccessful>1</MessagesSuccessful>" in report
+    v2026 = client.get(f"/orders/2026-01-01/orders/{order_id}").json()["order"]
+    assert v2026["orderAliases"] == [{"aliasId": "100000042", "aliasType": "SELLER_ORDER_ID"}]
+
+
+def test_adjustment_feed_records_refunds_and_refuses_more_than_paid(sandbox, client):
+    shipped, unshipped = sandbox.create_orders(count=2, marketplace="DE", fulfillment="MFN", status="Unshipped",
+                                               promotion=False, items=[{"sku": "SANDBOX-SKU-010", "qty": 1,
+                                                                        "price": "20.00", "tax": "3.80"}])
+    sandbox.set_status(shipped, "Shipped")
+    item = {o: sandbox.order(o)["items"][0]["orderItemId"] for o in (shipped, unshipped)}
+
+    def adjustment(order_id, principal, tax="0.00", currency="EUR", reason="CustomerReturn"):
+        return (f"<OrderAdjustment><AmazonOrderID>{order_id}</AmazonOrderID><AdjustedItem>"
+                f"<AmazonOrderItemCode>{item[order_id]}</AmazonOrderItemCode><AdjustmentReason>{reason}"
+                "</AdjustmentReason><ItemPriceAdjustments>"
+                f'<Component><Type>Principal</Type><Amount currency="{currency}">{principal}</Amount></Component>'
+                f'<Component><Type>Tax</Type><Amount currency="{currency}">{tax}</Amount></Component>'
+                "</ItemPriceAdjustments></AdjustedItem></OrderAdjustment>")
+
+    feed_id = submit(client, "POST_PAYMENT_ADJUSTMENT_DATA", envelope(sandbox, "OrderAdjustment", [
+        adjustment(shipped, "15.00", "2.85"),
+        adjustment(shipped, "5.01"),  # 15.00 + 5.01 > 20.00
+        adjustment(unshipped, "1.00"),
+        adjustment(shipped, "1.00", currency="USD"),
+        adjustment(shipped, "1.00", reason="BecauseISaidSo"),
+    ]))
+    feed, report = finished(client, feed_id)
+    assert feed["processingStatus"] == "DONE"
+    assert "<MessagesProcessed>5</MessagesProcessed>" in report
+    assert "<MessagesSuccessful>1</MessagesSuccessful>" in report
+    assert "<MessagesWithError>4</MessagesWithError>" in report
+    assert "exceeds the amount paid" in report and "Currency USD" in report and "only shipped orders" in report
+    assert sandbox.order(shipped)["items"][0]["refunded"] == {"Principal": "15.00", "Tax": "2.85"}
+    assert sandbox.order(unshipped)["items"][0]["refunded"] == {}
+
+
+def test_fulfillment_feed_ships(sandbox, client):
+    [order_id] = sandbox.create_orders(count=1, marketplace="US", fulfillment="MFN", status="Unshipped",
+                                       items=[{"sku": "SANDBOX-SKU-001", "qty": 2}])
+    code = sandbox.order(order_id)["items"][0]["orderItemId"]
+    feed_id = submit(client, "POST_ORDER_FULFILLMENT_DATA", envelope(sandbox, "OrderFulfillment", [
+        f"<OrderFulfillment><AmazonOrderID>{order_id}</AmazonOrderID><FulfillmentDate>2026-11-26T10:00:00Z"
+        "</FulfillmentDate><FulfillmentData><CarrierCode>DHL</CarrierCode><ShippingMethod>Paket</ShippingMethod>"
+        "<ShipperTrackingNumber>JD0123</ShipperTrackingNumber></FulfillmentData><Item>"
+        f"<AmazonOrderItemCode>{code}</AmazonOrderItemCode><Quantity>2</Quantity></Item></OrderFulfillment>"]))
+    _feed, report = finished(client, feed_id)
+    assert "<MessagesSuccessful>1</MessagesSuccessful>" in report
+    order = sandbox.order(order_id)
+    assert order["status"] == "Shipped"
+    assert order["packages"][0]["trackingNumber"] == "JD0123"
+
+
+@pytest.mark.parametrize("content, feed_type", [
+    ("<AmazonEnvelope><Message>", "POST_ORDER_ACKNOWLEDGEMENT_DATA"),
+    ("not xml at all", "POST_ORDER_ACKNOWLEDGEMENT_DATA"),
+    ("<AmazonEnvelope><MessageType>OrderAdjustment</MessageType></AmazonEnvelope>", "POST_ORDER_ACKNOWLEDGEMENT_DATA"),
+    ("<AmazonEnvelope><MessageType>Whatever</MessageType></AmazonEnvelope>", "POST_PRODUCT_DATA"),
+])
+def test_malformed_or_mismatched_feeds_are_fatal(sandbox, client, content, feed_type):
+    feed, report = finished(client, submit(client, feed_type, content))
+    assert feed["processingStatus"] == "FATAL"
+    assert "<ResultCode>Error</ResultCode>" in report
+
+
+def test_cancel_feed_only_while_queued(sandbox, client):
+    sandbox.configure(feed_processing_seconds=3600)
+    feed_id = submit(client, "POST_ORDER_ACKNOWLEDGEMENT_DATA", envelope(sandbox, "OrderAcknowledgement", []))
+    assert client.delete(f"/feeds/2021-06-30/feeds/{feed_id}").status_code == 200
+    assert client.get(f"/feeds/2021-06-30/feeds/{feed_id}").json()["processingStatus"] == "CANCELLED"
+    again = client.delete(f"/feeds/2021-06-30/feeds/{feed_id}")
+    assert again.status_code == 400
+    assert client.delete("/feeds/2021-06-30/feeds/123").status_code == 404
+
+
+def test_get_feeds_filters_and_pages(sandbox, client):
+    sandbox.configure(feed_processing_seconds=3600)
+    ids = [submit(client, "POST_ORDER_ACKNOWLEDGEMENT_DATA", envelope(sandbox, "OrderAcknowledgement", []))
+           for _ in range(3)]
+    other = submit(client, "POST_PAYMENT_ADJUSTMENT_DATA", envelope(sandbox, "OrderAdjustment", []))
+    page = client.get("/feeds/2021-06-30/feeds", params={"feedTypes": "POST_ORDER_ACKNOWLEDGEMENT_DATA",
+                                                         "pageSize": 2}).json()
+    assert len(page["feeds"]) == 2
+    rest = client.get("/feeds/2021-06-30/feeds", params={"nextToken": page["nextToken"]}).json()
+    assert sorted(f["feedId"] for f in page["feeds"] + rest["feeds"]) == sorted(ids)
+    assert "nextToken" not in rest
+    both = client.get("/feeds/2021-06-30/feeds", params={
+        "feedTypes": "POST_ORDER_ACKNOWLEDGEMENT_DATA,POST_PAYMENT_ADJUSTMENT_DATA", "processingStatuses": "IN_QUEUE",
+        "pageSize": 10}).json()
+    assert other in {f["feedId"] for f in both["feeds"]} and len(both["feeds"]) == 4
+    assert client.get("/feeds/2021-06-30/feeds").status_code == 400
+
+
+def test_create_feed_validation(sandbox, client):
+    document = client.post("/feeds/2021-06-30/documents", json={"contentType": "text/xml"}).json()
+    assert client.post("/feeds/2021-06-30/documents", json={}).status_code == 400
+    for body in ({"marketplaceIds": [US], "inputFeedDocumentId": document["feedDocumentId"]},
+                 {"feedType": "POST_ORDER_ACKNOWLEDGEMENT_DATA", "inputFeedDocumentId": document["feedDocumentId"]},
+                 {"feedType": "POST_ORDER_ACKNOWLEDGEMENT_DATA", "marketplaceIds": [US]},
+                 {"feedType": "POST_ORDER_ACKNOWLEDGEMENT_DATA", "marketplaceIds": [US], "inputFeedDocumentId": "x"}):
+        response = client.post("/feeds/2021-06-30/feeds", json=body)
+        assert response.status_code == 400
+        assert response.json()["errors"][0]["code"] == "InvalidInput"
+    # never uploaded: accepted, then FATAL
+    feed_id = client.post("/feeds/2021-06-30/feeds", json={
+        "feedType": "POST_ORDER_ACKNOWLEDGEMENT_DATA", "marketplaceIds": [US],
+        "inputFeedDocumentId": document["feedDocumentId"]}).json()["feedId"]
+    feed, report = finished(client, feed_id)
+    assert feed["processingStatus"] == "FATAL" and "never uploaded" in report
+
+
+def test_upload_urls_are_signed_and_expire(sandbox, client):
+    sandbox.configure(upload_url_ttl_seconds=12)  # 0.2 real second at time scale 60
+    url = client.post("/feeds/2021-06-30/documents", json={"contentType": "text/xml"}).json()["url"]
+    tampered = url.replace("X-Amz-Signature=", "X-Amz-Signature=0")
+    assert httpx.put(tampered, content=b"<x/>").status_code == 403
+    time.sleep(1.5)  # the URL's date has whole seconds: wait past the next second as well
+    expired = httpx.put(url, content=b"<x/>")
+    assert expired.status_code == 403 and "expired" in expired.text

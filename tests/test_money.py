@@ -1,0 +1,50 @@
+from decimal import Decimal
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from saleschannel.money import format_money, is_exact, minor_units, to_money
+
+
+def test_jpy_has_no_minor_unit():
+    assert minor_units("JPY") == 0
+    assert to_money("1234.5", "JPY") == Decimal("1235")
+    assert not is_exact(Decimal("0.5"), "JPY")
+    assert format_money(Decimal("1235"), "JPY") == "¥1,235"
+
+
+def test_two_decimal_currencies_round_half_up():
+    assert to_money("0.125", "USD") == Decimal("0.13")
+    assert to_money(Decimal("10"), "EUR") == Decimal("10.00")
+    assert format_money(Decimal("1234.5"), "EUR") == "€1,234.50"
+    assert format_money(Decimal("3"), "CHF") == "3.00 CHF"
+
+
+@pytest.mark.parametrize("bad", ["abc", "", "NaN", "Infinity", "1,5", None])
+def test_bad_amounts_are_refused(bad):
+    with pytest.raises(ValueError):
+        to_money(bad, "USD")
+
+
+def test_float_is_refused():
+    with pytest.raises(ValueError, match="float"):
+        to_money(0.1, "USD")
+
+
+@given(
+    st.decimals(min_value=-10**9, max_value=10**9, allow_nan=False, allow_infinity=False, places=6),
+    st.sampled_from(["USD", "GBP", "EUR", "JPY"]),
+)
+def test_rounding_is_idempotent_and_close(amount, currency):
+    rounded = to_money(amount, currency)
+    assert is_exact(rounded, currency)
+    assert to_money(rounded, currency) == rounded
+    assert abs(rounded - amount) <= Decimal(1).scaleb(-minor_units(currency)) / 2
+
+
+@given(st.lists(st.integers(min_value=0, max_value=10**8), min_size=1, max_size=20), st.sampled_from(["USD", "JPY"]))
+def test_sums_of_rounded_amounts_stay_exact(cents, currency):
+    scale = Decimal(1).scaleb(-minor_units(currency))
+    amounts = [to_money(Decimal(c) * scale, currency) for c in cents]
+    assert is_exact(sum(amounts, Decimal(0)), currency)
