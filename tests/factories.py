@@ -95,3 +95,24 @@ def make_order(*, store: Store | None = None, items: list[dict] | None = None, a
 def fresh(order: Order) -> Order:
     """The order as stored now, with its items prefetched."""
     return Order.objects.prefetch_related("items").get(pk=order.pk)
+
+
+ROLE_USER_PASSWORD = "Backoffice-pass-42"
+
+
+def make_role_user(role: str, username: str | None = None):
+    """A staff user holding one back-office role (Administrator, Operator or Viewer)."""
+    from saleschannel.web.roles import assign_role
+
+    user = get_user_model().objects.create_user(username=username or role.lower(), password=ROLE_USER_PASSWORD)
+    assign_role(user=user, role=role)
+    return user
+
+
+def client_for(user):
+    """A test client logged in as ``user``."""
+    from django.test import Client
+
+    client = Client()
+    client.force_login(user)
+    return client

@@ -6,7 +6,6 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.test import Client
 from django.utils import timezone
 
@@ -23,19 +22,16 @@ from saleschannel.amazon.models import (
 )
 from saleschannel.amazon.services import amazon_store_create
 from saleschannel.sales.models import AddressType, OrderState
-from saleschannel.web.roles import ADMINISTRATOR, OPERATOR, VIEWER, assign_role
+from saleschannel.web.roles import ADMINISTRATOR, OPERATOR, VIEWER
 from tests import factories
+from tests.factories import client_for, make_role_user
 
 S = AmazonOrderStatus
 SECRET = "Atzr|very-secret-refresh-token"
 
 
-def _client(role: str) -> Client:
-    user = get_user_model().objects.create_user(username=role.lower(), password="Role-pass-4242")
-    assign_role(user=user, role=role)
-    client = Client()
-    client.force_login(user)
-    return client
+def _client(role: str):
+    return client_for(make_role_user(role))
 
 
 @pytest.fixture

@@ -14,7 +14,6 @@ from saleschannel.catalog.models import Product
 from saleschannel.sales.models import Order, Shipment
 from saleschannel.web.roles import OPERATOR, assign_role
 from tests import factories
-from tests.web.conftest import ensure_default_statuses
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -23,7 +22,6 @@ PASSWORD = "Browser-pass-2026"
 
 @pytest.fixture
 def shop(transactional_db, settings, tmp_path):
-    ensure_default_statuses()
     # Customer emails as files, as in production's default set-up, in a folder of this test.
     settings.EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
     settings.EMAIL_FILE_PATH = str(tmp_path / "mail")

@@ -7,12 +7,7 @@ import pytest
 from saleschannel.catalog.models import Product
 from saleschannel.web.roles import OPERATOR, VIEWER
 from tests import factories
-from tests.web.conftest import client_for, ensure_default_statuses, make_role_user
-
-
-@pytest.fixture(autouse=True)
-def _default_statuses(db):
-    ensure_default_statuses()
+from tests.factories import client_for, make_role_user
 
 
 @pytest.fixture

@@ -9,12 +9,6 @@ import pytest
 from saleschannel.sales import selectors
 from saleschannel.sales.models import Order
 from tests import factories
-from tests.web.conftest import ensure_default_statuses
-
-
-@pytest.fixture(autouse=True)
-def _default_statuses(db):
-    ensure_default_statuses()
 
 
 def _numbers(filters):

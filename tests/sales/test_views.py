@@ -8,12 +8,7 @@ from saleschannel.sales import channels, services
 from saleschannel.sales.models import CreditMemo, Invoice, Order, Shipment
 from saleschannel.web.roles import OPERATOR
 from tests import factories
-from tests.web.conftest import client_for, ensure_default_statuses, make_role_user
-
-
-@pytest.fixture(autouse=True)
-def _default_statuses(db):
-    ensure_default_statuses()
+from tests.factories import client_for, make_role_user
 
 
 @pytest.fixture

@@ -9,12 +9,7 @@ from django.test.utils import CaptureQueriesContext
 from saleschannel.sales import services
 from saleschannel.web.roles import OPERATOR
 from tests import factories
-from tests.web.conftest import client_for, ensure_default_statuses, make_role_user
-
-
-@pytest.fixture(autouse=True)
-def _default_statuses(db):
-    ensure_default_statuses()
+from tests.factories import client_for, make_role_user
 
 
 @pytest.fixture

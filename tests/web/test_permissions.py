@@ -15,7 +15,7 @@ from saleschannel.sales import services
 from saleschannel.web.models import SavedGridView
 from saleschannel.web.roles import ADMINISTRATOR, OPERATOR, VIEWER
 from tests import factories
-from tests.web.conftest import client_for, make_role_user
+from tests.factories import client_for, make_role_user
 
 ANONYMOUS = "anonymous"
 ROLES = (ANONYMOUS, VIEWER, OPERATOR, ADMINISTRATOR)

@@ -17,7 +17,8 @@ from saleschannel.sales.models import OrderStatus
 from saleschannel.web import navigation, notices, throttle
 from saleschannel.web.roles import ADMINISTRATOR, OPERATOR, VIEWER, assign_role, ensure_roles, role_of
 from tests import factories
-from tests.web.conftest import PASSWORD, client_for, make_role_user
+from tests.factories import ROLE_USER_PASSWORD as PASSWORD
+from tests.factories import client_for, make_role_user
 
 
 @pytest.fixture(autouse=True)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from importlib import import_module
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -23,12 +22,6 @@ S = AmazonOrderStatus
 @pytest.fixture
 def imported(sandbox, amazon_store):
     """Three imported Unshipped orders with known buyers, signed in as an Operator."""
-    # A transactional test starts from whatever the previous one left (flushed tables): the default order
-    # statuses that a data migration creates must be there for the import.
-    from django.apps import apps
-
-    add_statuses = import_module("saleschannel.sales.migrations.0002_default_statuses").add_statuses
-    add_statuses(apps, None)
     ids = []
     for buyer in ("Alice Martin", "Bruno Durand", "Chloé Nguyen"):
         ids += sandbox.create_orders(count=1, marketplace="US", fulfillment="MFN", status="Unshipped", lines=1,
