@@ -36,6 +36,10 @@ def main() -> None:
     parser.add_argument("--lines", type=int, default=3)
     parser.add_argument("--keep", action="store_true", help="Keep the temporary data folder.")
     parser.add_argument("--profile", action="store_true", help="Print the 30 most expensive functions (cProfile).")
+    parser.add_argument("--profile-sort", default="cumulative", help="cProfile order: cumulative or tottime.")
+    parser.add_argument("--profile-filter", default="saleschannel",
+                        help='Only functions whose file matches this ("" for every function).')
+    parser.add_argument("--profile-callees", default="", help="Also list what functions matching this call.")
     parser.add_argument("--queries", action="store_true",
                         help="Count the SQL statements of the import and print the most frequent ones.")
     args = parser.parse_args()
@@ -126,7 +130,10 @@ def main() -> None:
             import pstats
 
             profiler.disable()
-            pstats.Stats(profiler).sort_stats("cumulative").print_stats("saleschannel", 40)
+            stats = pstats.Stats(profiler).sort_stats(args.profile_sort)
+            stats.print_stats(args.profile_filter, 40)
+            if args.profile_callees:
+                stats.print_callees(args.profile_callees)
         lwa_calls = sum(1 for r in sandbox.requests(limit=1_000_000) if r["path"].startswith("/auth/"))
     rss_after = rss_mb()
     if run.state != "succeeded" or run.orders_created != args.orders:
@@ -218,11 +225,12 @@ def raw_sql_insert(orders: int) -> float:
                 part = rows[index * size:(index + 1) * size]
                 if part:
                     cursor.executemany(sql, part)
-            # The stock reservation: one conditional UPDATE per order line, as the import does.
+            # The stock reservations: the page's total per product, reserved only where there is enough stock (the
+            # import does this with one conditional UPDATE for the page).
             cursor.executemany(
-                f"UPDATE {Product._meta.db_table} SET qty_reserved = qty_reserved + 1 WHERE id = %s "
-                "AND qty >= qty_reserved + 1",
-                [(product_ids[n % len(product_ids)],) for n in range(300)],
+                f"UPDATE {Product._meta.db_table} SET qty_reserved = qty_reserved + %s WHERE id = %s "
+                "AND qty >= qty_reserved + %s",
+                [(3, product_id, 3) for product_id in product_ids],
             )
     return time.perf_counter() - started
 

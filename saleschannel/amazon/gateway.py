@@ -20,6 +20,7 @@ import logging
 import random
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -118,6 +119,7 @@ class _GatewayClientMixin:
             data = {}
         if status >= 400 or (isinstance(data, dict) and data.get("errors")):
             raise _error_from_body(data, status)
+        res.json = lambda **_kwargs: data  # the library decodes the body again otherwise (pages are large)
         response = super()._check_response(res, res_no_data, bulk, wrap_list)
         response.raw_json = data  # the body as sent (2026 has no payload wrapper and uses "pagination")
         return response
@@ -546,6 +548,7 @@ class Gateway:
         self._credentials = credentials
         self._marketplace = _REGION_MARKETPLACE.get(Region(region), Marketplaces.US)
         self._clients: dict[type, object] = {}
+        self._ahead: ThreadPoolExecutor | None = None  # reads the next page while a page is imported
         self.calls = 0  # SP-API calls made (attempts included), for sync runs and the benchmark
 
     def __repr__(self) -> str:
@@ -585,6 +588,9 @@ class Gateway:
         return client
 
     def close(self) -> None:
+        if self._ahead is not None:
+            self._ahead.shutdown(wait=True, cancel_futures=True)
+            self._ahead = None
         for client in self._clients.values():
             try:
                 client.close()
@@ -676,6 +682,42 @@ class Gateway:
         """One page of orders updated (or ``created``) in the window, in the store's API version."""
         if self.api_version == ApiVersion.V0:
             return self._get_orders_v0(last_updated_after, last_updated_before, next_token, max_results, created)
+        request = self._search_orders_request(last_updated_after, last_updated_before, next_token, max_results,
+                                              created)
+        return _orders_page_2026(self.call("searchOrders", request))
+
+    def next_page_ahead(self, *, next_token: str) -> Callable[[], OrdersPage]:
+        """Start fetching the page after ``next_token`` in the background while the caller works on the current one;
+        return a function that gives that page (or raises ``AmazonError``).
+
+        Only the HTTP exchange and the parsing run in the background thread: the pacing token is taken here, in
+        the caller's thread (it is a database row), and a failed background attempt is simply made again the
+        ordinary way, with its retries, when the page is asked for. Orders API 2026 only (v0 pages need more
+        calls per order): otherwise the page is fetched when asked for.
+        """
+        if self.api_version == ApiVersion.V0:
+            return lambda: self.search_orders(last_updated_after=datetime.now(UTC), next_token=next_token)
+        request = self._search_orders_request(None, None, next_token, 100, False)
+        try:
+            self.pacer.take("searchOrders", max_wait=self.max_pacing_wait)
+        except PacingTimeout:
+            return lambda: self.search_orders(last_updated_after=datetime.now(UTC), next_token=next_token)
+        self.calls += 1
+        if self._ahead is None:
+            self._ahead = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sp-api-ahead")
+        future = self._ahead.submit(lambda: _orders_page_2026(request()))
+
+        def page() -> OrdersPage:
+            try:
+                return future.result()
+            except (AmazonError, AuthorizationError, httpx.HTTPError, SellingApiException) as error:
+                logger.info("SP-API searchOrders read ahead failed (%s); asking again", type(error).__name__)
+                return self.search_orders(last_updated_after=datetime.now(UTC), next_token=next_token)
+
+        return page
+
+    def _search_orders_request(self, last_updated_after, last_updated_before, next_token, max_results,
+                               created) -> Callable[[], ApiResponse]:
         client = self._client(OrdersV20260101)
         if next_token:
             params = {"paginationToken": next_token}
@@ -690,14 +732,7 @@ class Gateway:
             params[after] = format_datetime(last_updated_after)
             if last_updated_before:
                 params[before] = format_datetime(last_updated_before)
-        response = self.call("searchOrders", lambda: client.search_orders(**params))
-        body = response.raw_json or {}
-        watermark = body.get("lastUpdatedBefore") or body.get("createdBefore")
-        return OrdersPage(
-            orders=[normalise_order_2026(order) for order in body.get("orders") or []],
-            next_token=((body.get("pagination") or {}).get("nextToken")) or None,
-            last_updated_before=parse_datetime(watermark),
-        )
+        return lambda: client.search_orders(**params)
 
     def get_order(self, amazon_order_id: str) -> AmazonOrderData:
         if self.api_version == ApiVersion.V0:
@@ -856,3 +891,12 @@ class Gateway:
                     raise
                 self._sleep(delay)
 
+
+def _orders_page_2026(response: ApiResponse) -> OrdersPage:
+    body = response.raw_json or {}
+    watermark = body.get("lastUpdatedBefore") or body.get("createdBefore")
+    return OrdersPage(
+        orders=[normalise_order_2026(order) for order in body.get("orders") or []],
+        next_token=((body.get("pagination") or {}).get("nextToken")) or None,
+        last_updated_before=parse_datetime(watermark),
+    )

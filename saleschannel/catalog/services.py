@@ -21,6 +21,7 @@ from django.db import connection, transaction
 from django.db.models import Case, F, IntegerField, Value, When
 from django.utils.translation import gettext as _
 
+from saleschannel.bulk import insert_new
 from saleschannel.catalog.models import Product, StockReservation
 
 
@@ -101,26 +102,18 @@ def stock_reserve_many(*, quantities: Mapping[Product, int], reference: str, new
 
     Raises ``StockError`` naming the first product short of stock; nothing is changed then.
     """
+    if new_reference:
+        stock_reserve_new(holds=[(reference, quantities)])
+        return
     wanted = {product.pk: qty for product, qty in _managed(quantities).items()}
     if not wanted:
         return
     products = {product.pk: product for product in quantities}
     with transaction.atomic():
         _lock_in_order(wanted)
-        updated = _reserve_statement(wanted)
-        if updated != len(wanted):
-            # Find which product was short (fresh values) for the message; raising rolls the update back.
-            fresh = {p.pk: p for p in Product.objects.filter(pk__in=wanted)}
-            for pk, qty in wanted.items():
-                product = fresh.get(pk)
-                if product is None or product.qty - product.qty_reserved < qty:
-                    raise StockError(
-                        product_unsalable_reason(product, sku=products[pk].sku, qty=qty)
-                        or _('Product "%(sku)s" is out of stock.') % {"sku": products[pk].sku},
-                        product=product,
-                    )
-            raise StockError(_("Not enough stock."))
-        existing = {} if new_reference else {
+        if _reserve_statement(wanted) != len(wanted):
+            _raise_short(wanted, products)  # raising rolls the update back
+        existing = {
             r.product_id: r
             for r in StockReservation.objects.filter(reference=reference, product_id__in=wanted)
         }
@@ -135,6 +128,46 @@ def stock_reserve_many(*, quantities: Mapping[Product, int], reference: str, new
                for pk, qty in wanted.items() if pk not in existing]
         if new:
             StockReservation.objects.bulk_create(new)
+
+
+def stock_reserve_new(*, holds: list[tuple[str, Mapping[Product, int]]]) -> None:
+    """Hold stock for several holders that have no reservation yet (a batch of new orders); all or nothing.
+
+    ``holds``: ``[(reference, {product: qty}), ...]``. One conditional ``UPDATE`` reserves the batch's total per
+    product and one ``INSERT`` writes every reservation, whatever the number of holders.
+
+    Raises ``StockError`` naming a product short of stock for the batch as a whole; nothing is changed then (the
+    caller may retry holder by holder to find out which ones can still be served).
+    """
+    rows: list[StockReservation] = []
+    totals: dict[int, int] = {}
+    products: dict[int, Product] = {}
+    for reference, quantities in holds:
+        for product, qty in _managed(quantities).items():
+            rows.append(StockReservation(product_id=product.pk, reference=reference, qty=qty))
+            totals[product.pk] = totals.get(product.pk, 0) + qty
+            products[product.pk] = product
+    if not totals:
+        return
+    with transaction.atomic():
+        _lock_in_order(totals)
+        if _reserve_statement(totals) != len(totals):
+            _raise_short(totals, products)
+        insert_new(rows)
+
+
+def _raise_short(wanted: dict[int, int], products: dict[int, Product]) -> None:
+    """Raise the ``StockError`` for the first product short of ``wanted`` (read fresh; the caller rolls back)."""
+    fresh = {p.pk: p for p in Product.objects.filter(pk__in=wanted)}
+    for pk, qty in wanted.items():
+        product = fresh.get(pk)
+        if product is None or product.qty - product.qty_reserved < qty:
+            raise StockError(
+                product_unsalable_reason(product, sku=products[pk].sku, qty=qty)
+                or _('Product "%(sku)s" is out of stock.') % {"sku": products[pk].sku},
+                product=product,
+            )
+    raise StockError(_("Not enough stock."))
 
 
 def _reserve_statement(wanted: dict[int, int]) -> int:

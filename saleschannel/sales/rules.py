@@ -78,7 +78,7 @@ def _state_verdict(order: Order, action: Action) -> Verdict | None:
     return None
 
 
-def _own_rules(order: Order, action: Action) -> Verdict:
+def _own_rules(order: Order, action: Action, items: list | None = None) -> Verdict:
     if action == Action.HOLD and order.state == OrderState.HOLDED:
         return Verdict(False, _("The order is already on hold."))
     if action == Action.UNHOLD:
@@ -88,7 +88,8 @@ def _own_rules(order: Order, action: Action) -> Verdict:
         return refused
     if action in (Action.HOLD, Action.COMMENT, Action.EMAIL):
         return ALLOWED
-    items = list(order.items.all())  # the prefetch cache when there is one
+    if items is None:
+        items = list(order.items.all())  # the prefetch cache when there is one
     if action == Action.INVOICE:
         if not any(item.qty_to_invoice > 0 for item in items):
             return Verdict(False, _("Every item of the order has already been invoiced or canceled."))
@@ -108,10 +109,13 @@ def _own_rules(order: Order, action: Action) -> Verdict:
     return ALLOWED
 
 
-def check(order: Order, action: Action | str) -> Verdict:
-    """Whether ``action`` may be done to ``order`` now; when not, ``reason`` says why in a sentence."""
+def check(order: Order, action: Action | str, *, items: list | None = None) -> Verdict:
+    """Whether ``action`` may be done to ``order`` now; when not, ``reason`` says why in a sentence.
+
+    ``items``: the order's items when the caller holds them (e.g. an order not written yet); read otherwise.
+    """
     action = Action(action)
-    verdict = _own_rules(order, action)
+    verdict = _own_rules(order, action, items)
     if not verdict:
         return verdict
     veto = channel_for(order).veto(order, action.value)

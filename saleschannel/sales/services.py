@@ -16,7 +16,6 @@ refunding every unit returns exactly the item's totals, whatever the split, with
 
 from __future__ import annotations
 
-import copy
 import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -32,17 +31,18 @@ from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.db.models import Prefetch
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
+from saleschannel.bulk import insert_new, link
 from saleschannel.catalog.models import Product, Store
 from saleschannel.catalog.services import (
     StockError,
     product_unsalable_reason,
     stock_consume_many,
     stock_release_many,
-    stock_reserve_many,
+    stock_reserve_new,
     stock_return_many,
 )
+from saleschannel.i18n import gettext as _
 from saleschannel.money import format_money, is_exact, quantum
 from saleschannel.sales import rules
 from saleschannel.sales.channels import channel_for
@@ -66,7 +66,7 @@ from saleschannel.sales.models import (
     ShipmentItem,
     ShipmentTrack,
 )
-from saleschannel.sales.numbering import next_number
+from saleschannel.sales.numbering import next_number, next_numbers
 from saleschannel.sales.rules import Action
 
 ZERO = Decimal("0")
@@ -74,6 +74,7 @@ ZERO = Decimal("0")
 ADDRESS_FIELDS = frozenset(
     f.name for f in OrderAddress._meta.concrete_fields if f.name not in ("id", "order", "address_type")
 )
+ADDRESS_LIMITS = {f.name: f.max_length for f in OrderAddress._meta.concrete_fields}
 ITEM_KEYS = frozenset({"sku", "qty", "price", "original_price", "tax_amount", "tax_percent", "discount_amount",
                        "name", "external_item_id", "row_total"})
 # States an order is in before anything happened to it; the automatic transitions start from these.
@@ -103,10 +104,10 @@ def _author(actor) -> tuple[Any, str]:
 def _history(order: Order, actor, comment: str, *, kind: str = HistoryKind.EVENT, notified: bool | None = None,
              visible: bool = False) -> OrderHistory:
     user, label = _author(actor)
-    return OrderHistory(
-        order=order, kind=kind, comment=comment, status=order.status, author=user, author_label=label,
-        is_customer_notified=notified, is_visible_on_front=visible,
-    )
+    line = OrderHistory(kind=kind, comment=comment, status=order.status, author_id=user.pk if user else None,
+                        author_label=label, is_customer_notified=notified, is_visible_on_front=visible)
+    link(line, "order", order)
+    return line
 
 
 def _record(order: Order, actor, comment: str, **kwargs) -> OrderHistory:
@@ -122,8 +123,8 @@ def _email_later(kind: str, object_id: int, comment: str = "") -> None:
     transaction.on_commit(lambda: sales_email_send(kind, object_id, comment))
 
 
-def _require(order: Order, action: Action) -> None:
-    verdict = rules.check(order, action)
+def _require(order: Order, action: Action, *, items: list[OrderItem] | None = None) -> None:
+    verdict = rules.check(order, action, items=items)
     if not verdict:
         raise OrderActionError(str(verdict.reason), code="not_allowed")
 
@@ -189,15 +190,26 @@ def _refresh_caller(order: Order, locked: Order) -> None:
     order._prefetched_objects_cache = getattr(locked, "_prefetched_objects_cache", {})
 
 
-def _money(value, currency: str, *, field: str, label: str, allow_negative: bool = False) -> Decimal:
-    """``value`` as an exact amount of ``currency``; OrderActionError(field) for anything else."""
+def _text(label: str | Callable[[], str]) -> str:
+    return label() if callable(label) else label
+
+
+def _money(value, currency: str, *, field: str, label: str | Callable[[], str],
+           allow_negative: bool = False) -> Decimal:
+    """``value`` as an exact amount of ``currency``; OrderActionError(field) for anything else.
+
+    ``label`` names the amount in messages; a function giving it saves translating it for every valid value.
+    """
     if value is None or (isinstance(value, str) and not value.strip()):
         return ZERO
+    if type(value) is Decimal and value.is_finite() and (allow_negative or value >= 0) and is_exact(value, currency):
+        return value.quantize(quantum(currency))  # the usual case, first
     if isinstance(value, bool):
-        raise OrderActionError(_("%(label)s is not a number.") % {"label": label}, code="invalid", field=field)
+        raise OrderActionError(_("%(label)s is not a number.") % {"label": _text(label)}, code="invalid",
+                               field=field)
     if isinstance(value, float):
         raise OrderActionError(
-            _("%(label)s must be given as an exact amount, not as a floating-point number.") % {"label": label},
+            _("%(label)s must be given as an exact amount, not as a floating-point number.") % {"label": _text(label)},
             code="invalid", field=field,
         )
     try:
@@ -205,12 +217,14 @@ def _money(value, currency: str, *, field: str, label: str, allow_negative: bool
     except (InvalidOperation, ValueError):
         amount = None
     if amount is None or not amount.is_finite():
-        raise OrderActionError(_("%(label)s is not a number.") % {"label": label}, code="invalid", field=field)
+        raise OrderActionError(_("%(label)s is not a number.") % {"label": _text(label)}, code="invalid",
+                               field=field)
     if amount < 0 and not allow_negative:
-        raise OrderActionError(_("%(label)s cannot be negative.") % {"label": label}, code="invalid", field=field)
+        raise OrderActionError(_("%(label)s cannot be negative.") % {"label": _text(label)}, code="invalid",
+                               field=field)
     if not is_exact(amount, currency):
         raise OrderActionError(
-            _("%(label)s has more decimals than %(currency)s allows.") % {"label": label, "currency": currency},
+            _("%(label)s has more decimals than %(currency)s allows.") % {"label": _text(label), "currency": currency},
             code="invalid", field=field,
         )
     return amount.quantize(quantum(currency))
@@ -339,7 +353,7 @@ def _address(data, kind: str, *, default_first: str, default_last: str) -> Order
     if values.get("country_code"):
         values["country_code"] = values["country_code"].upper()
     for key, value in values.items():
-        limit = OrderAddress._meta.get_field(key).max_length
+        limit = ADDRESS_LIMITS[key]
         if limit and len(value) > limit:
             raise OrderActionError(
                 _("The address field %(field)s is too long.") % {"field": key}, code="invalid", field=f"{kind}.{key}"
@@ -371,15 +385,18 @@ def _order_lines(items, currency: str, products: dict[str, Product], *, allow_mi
             raise OrderActionError(
                 _("The price of %(label)s is missing.") % {"label": label}, code="invalid", field=f"{field}.price"
             )
-        price = _money(data["price"], currency, field=f"{field}.price", label=_("The price of %s") % label)
+        price = _money(data["price"], currency, field=f"{field}.price",
+                       label=lambda label=label: _("The price of %s") % label)
         row_total = (
-            _money(data["row_total"], currency, field=f"{field}.row_total", label=_("The row total of %s") % label)
+            _money(data["row_total"], currency, field=f"{field}.row_total",
+                   label=lambda label=label: _("The row total of %s") % label)
             if data.get("row_total") not in (None, "") else price * qty
         )
-        tax = _money(data.get("tax_amount"), currency, field=f"{field}.tax_amount", label=_("The tax of %s") % label)
+        tax = _money(data.get("tax_amount"), currency, field=f"{field}.tax_amount",
+                     label=lambda label=label: _("The tax of %s") % label)
         discount = _money(
             data.get("discount_amount"), currency, field=f"{field}.discount_amount",
-            label=_("The discount of %s") % label,
+            label=lambda label=label: _("The discount of %s") % label,
         )
         if discount > row_total + tax:
             raise OrderActionError(
@@ -409,7 +426,8 @@ def _order_lines(items, currency: str, products: dict[str, Product], *, allow_mi
             qty_ordered=qty,
             price=price,
             original_price=(
-                _money(original, currency, field=f"{field}.original_price", label=_("The original price of %s") % label)
+                _money(original, currency, field=f"{field}.original_price",
+                       label=lambda label=label: _("The original price of %s") % label)
                 if original not in (None, "") else price
             ),
             row_total=row_total,
@@ -483,6 +501,72 @@ def order_create(
     ``products`` ({sku: Product}) are products the caller has just read (a batch importer reads a page's products
     once): they save the query for those SKUs. Stock is still enforced by the reservation's conditional ``UPDATE``.
     """
+    return orders_create_many(new_orders=[order_prepare(
+        store=store, items=items, customer_email=customer_email, customer_first_name=customer_first_name,
+        customer_last_name=customer_last_name, billing_address=billing_address, shipping_address=shipping_address,
+        payment_method_code=payment_method_code, payment_method_title=payment_method_title,
+        payment_additional_information=payment_additional_information, shipping_method_code=shipping_method_code,
+        shipping_method_title=shipping_method_title, shipping_amount=shipping_amount,
+        shipping_tax_amount=shipping_tax_amount, discount_amount=discount_amount, customer=customer, origin=origin,
+        external_order_number=external_order_number, number=number, created_at=created_at, status=status,
+        reserve_stock=reserve_stock, check_stock=check_stock, send_email=send_email,
+        expected_grand_total=expected_grand_total, invoice=invoice, products=products, actor=actor,
+    )])[0]
+
+
+@dataclass
+class NewOrder:
+    """An order checked by ``order_prepare`` and not written yet: its rows, unsaved and linked to each other."""
+
+    order: Order
+    lines: list[OrderItem]
+    addresses: list[OrderAddress]
+    payment: OrderPayment
+    history: list[OrderHistory]
+    invoice: Invoice | None
+    reserve_stock: bool
+    send_email: bool
+    actor: Any
+    explicit_number: bool
+
+
+def order_prepare(
+    *,
+    store: Store,
+    items: list[dict],
+    customer_email: str,
+    customer_first_name: str,
+    customer_last_name: str,
+    billing_address: dict,
+    shipping_address: dict | None = None,
+    payment_method_code: str = "checkmo",
+    payment_method_title: str = "Check / Money order",
+    payment_additional_information: dict | None = None,
+    shipping_method_code: str = "",
+    shipping_method_title: str = "",
+    shipping_amount=0,
+    shipping_tax_amount=0,
+    discount_amount=0,
+    customer=None,
+    origin: str = "backoffice",
+    external_order_number: str = "",
+    number: str | None = None,
+    created_at: datetime | None = None,
+    status: str | None = None,
+    reserve_stock: bool = True,
+    check_stock: bool = True,
+    send_email: bool = True,
+    expected_grand_total=None,
+    invoice: bool = False,
+    products: Mapping[str, Product] | None = None,
+    check_number: bool = True,
+    actor,
+) -> NewOrder:
+    """Check everything ``order_create`` checks and build the order's rows without writing anything.
+
+    Same arguments as ``order_create``, plus ``check_number``: False leaves a duplicate ``number`` to the unique
+    index when the rows are written (a batch checks its numbers itself). Raises ``OrderActionError``.
+    """
     currency = store.currency
     email = (customer_email or "").strip()
     try:
@@ -546,7 +630,7 @@ def order_create(
         number = str(number).strip()
         if not number or len(number) > Order._meta.get_field("number").max_length:
             raise OrderActionError(_("The order number is empty or too long."), code="invalid", field="number")
-        if Order.objects.filter(number=number).exists():
+        if check_number and Order.objects.filter(number=number).exists():
             raise OrderActionError(
                 _("An order numbered %(number)s already exists.") % {"number": number}, code="duplicate",
                 field="number",
@@ -557,127 +641,160 @@ def order_create(
         default_first=first_name, default_last=last_name,
     )
 
+    order = Order(
+        number=number or "",  # from the store's sequence when written (orders_create_many)
+        store=store,
+        state=state,
+        status=status or _default_status(state),
+        origin=origin,
+        external_order_number=external_order_number or "",
+        currency=currency,
+        customer=customer,
+        customer_is_guest=customer is None,
+        customer_email=email,
+        customer_first_name=first_name,
+        customer_last_name=last_name,
+        shipping_method_code=shipping_method_code or "",
+        shipping_method_title=shipping_method_title or "",
+        subtotal=subtotal,
+        shipping_amount=shipping,
+        shipping_tax_amount=shipping_tax,
+        discount_amount=discount,
+        tax_amount=tax,
+        grand_total=grand_total,
+        created_at=created_at or timezone.now(),
+    )
+    if origin != "backoffice" and external_order_number:
+        note = _("Order created from %(origin)s order %(number)s.") % {
+            "origin": origin.capitalize(), "number": external_order_number,
+        }
+    else:
+        note = _("Order created.")
+    history = [_history(order, actor, note)]
+    if send_email:
+        history.append(_history(order, actor, _("The order confirmation email was sent to the customer."),
+                                kind=HistoryKind.EMAIL, notified=True))
+    payment = OrderPayment(method_code=payment_method_code, method_title=payment_method_title,
+                           additional_information=payment_additional_information or {})
+    for row in (*lines, billing, shipping_addr, payment):
+        link(row, "order", order)
+    return NewOrder(
+        order=order, lines=lines, addresses=[billing, shipping_addr], payment=payment, history=history,
+        invoice=_invoice_new_order(order, lines, actor) if invoice else None, reserve_stock=reserve_stock,
+        send_email=send_email, actor=actor, explicit_number=bool(number),
+    )
+
+
+def orders_create_many(*, new_orders: list[NewOrder]) -> list[Order]:
+    """Write orders checked by ``order_prepare``, in one transaction and one statement per table.
+
+    Numbers come from each store's sequence in one step; stock for the whole batch is reserved by one conditional
+    ``UPDATE``. All or nothing: a product short of stock for the batch, or an order number that already exists,
+    raises ``OrderActionError`` and writes nothing (a batch caller can then place the orders one by one to learn
+    which ones fail, from a new ``order_prepare`` each: a batch's rows are spent, written or not). Invoiced orders
+    carry their invoice as ``order.created_invoice``.
+    """
+    if not new_orders:
+        return []
+    if any(new.order.pk is not None or not new.order._state.adding for new in new_orders):
+        raise ValueError("orders_create_many() takes orders fresh from order_prepare(); prepare them again.")
     with transaction.atomic():
-        order = Order(
-            number=number or _next_number(store, "order"),
-            store=store,
-            state=state,
-            status=status or _default_status(state),
-            origin=origin,
-            external_order_number=external_order_number or "",
-            currency=currency,
-            customer=customer,
-            customer_is_guest=customer is None,
-            customer_email=email,
-            customer_first_name=first_name,
-            customer_last_name=last_name,
-            shipping_method_code=shipping_method_code or "",
-            shipping_method_title=shipping_method_title or "",
-            subtotal=subtotal,
-            shipping_amount=shipping,
-            shipping_tax_amount=shipping_tax,
-            discount_amount=discount,
-            tax_amount=tax,
-            grand_total=grand_total,
-            created_at=created_at or timezone.now(),
-        )
-        if origin != "backoffice" and external_order_number:
-            note = _("Order created from %(origin)s order %(number)s.") % {
-                "origin": origin.capitalize(), "number": external_order_number,
-            }
-        else:
-            note = _("Order created.")
-        history = [_history(order, actor, note)]
-        if send_email:
-            history.append(_history(order, actor, _("The order confirmation email was sent to the customer."),
-                                    kind=HistoryKind.EMAIL, notified=True))
-        if invoice:
-            invoice_doc = _invoice_new_order(order, lines, actor, history)
-        if number:
+        _number_new_documents(new_orders)
+        orders = [new.order for new in new_orders]
+        if any(new.explicit_number for new in new_orders):
             # A channel's own number may arrive twice at the same moment (two sync workers): the unique index
             # decides, and the loser gets a clear refusal instead of a broken transaction.
             try:
                 with transaction.atomic():
-                    order.save(force_insert=True)
+                    insert_new(orders)
             except IntegrityError:
                 raise OrderActionError(
-                    _("An order numbered %(number)s already exists.") % {"number": order.number}, code="duplicate",
-                    field="number",
+                    _("An order numbered %(number)s already exists.") % {"number": orders[0].number}
+                    if len(orders) == 1 else _("One of these order numbers already exists."),
+                    code="duplicate", field="number",
                 )
         else:
-            order.save(force_insert=True)
-        if invoice:
-            probe, probe_lines = invoice_doc.rules_probe
-            probe.pk = order.pk
-            cached = OrderItem.objects.none()  # only the rules read it, attribute by attribute
-            cached._result_cache, cached._prefetch_done = probe_lines, True
-            probe._prefetched_objects_cache = {"items": cached}
-            _require(probe, Action.INVOICE)  # a refusal rolls the order back with it
-        for line in lines:
-            line.order = order
-        OrderItem.objects.bulk_create(lines)
-        billing.order = shipping_addr.order = order
-        OrderAddress.objects.bulk_create([billing, shipping_addr])
-        OrderPayment.objects.create(
-            order=order, method_code=payment_method_code, method_title=payment_method_title,
-            additional_information=payment_additional_information or {},
-        )
-        if invoice:
-            invoice_doc.order = order
-            invoice_doc.save(force_insert=True)
-            for invoice_item in invoice_doc.new_items:
-                invoice_item.invoice = invoice_doc
-            InvoiceItem.objects.bulk_create(invoice_doc.new_items)
-        if reserve_stock:
-            try:
-                stock_reserve_many(
-                    quantities=_stock_by_product((line, line.qty_ordered) for line in lines),
-                    reference=stock_reference(order),
-                    new_reference=True,
-                )
-            except StockError as error:
-                raise OrderActionError(error.message, code="out_of_stock", field="items")
-        if send_email:
-            _email_later("order", order.pk)
-        OrderHistory.objects.bulk_create(history)
-        if invoice:
-            order.created_invoice = invoice_doc
-    return order
+            insert_new(orders)
+        invoiced = [new for new in new_orders if new.invoice is not None]
+        insert_new([line for new in new_orders for line in new.lines])
+        insert_new([address for new in new_orders for address in new.addresses])
+        insert_new([new.payment for new in new_orders])
+        if invoiced:
+            insert_new([new.invoice for new in invoiced])
+            insert_new([item for new in invoiced for item in new.invoice.new_items])
+        holds = [(stock_reference(new.order), _stock_by_product((line, line.qty_ordered) for line in new.lines))
+                 for new in new_orders if new.reserve_stock]
+        try:
+            stock_reserve_new(holds=holds)
+        except StockError as error:
+            raise OrderActionError(error.message, code="out_of_stock", field="items")
+        for new in new_orders:
+            if new.send_email:
+                _email_later("order", new.order.pk)
+            if new.invoice is not None:
+                new.history.append(_invoice_history(new))
+                new.order.created_invoice = new.invoice
+        insert_new([line for new in new_orders for line in new.history])
+    return orders
 
 
-def _invoice_new_order(order: Order, lines: list[OrderItem], actor, history: list[OrderHistory]) -> Invoice:
+def _number_new_documents(new_orders: list[NewOrder]) -> None:
+    """Give orders without a number, and new invoices, the next numbers of their store (one statement each)."""
+    by_store: dict[int, list[NewOrder]] = defaultdict(list)
+    for new in new_orders:
+        by_store[new.order.store_id].append(new)
+    for batch in by_store.values():
+        store = batch[0].order.store
+        unnumbered = [new.order for new in batch if not new.order.number]
+        for order, number in zip(unnumbered, next_numbers(store=store, kind="order", count=len(unnumbered)),
+                                 strict=True):
+            order.number = number
+        invoices = [new.invoice for new in batch if new.invoice is not None]
+        for invoice, number in zip(invoices, next_numbers(store=store, kind="invoice", count=len(invoices)),
+                                   strict=True):
+            invoice.number = number
+
+
+def _invoice_new_order(order: Order, lines: list[OrderItem], actor) -> Invoice:
     """Invoice every unit of an order not saved yet (``order_create(invoice=True)``): same rules, amounts, state and
     history as ``invoice_create``, applied to the unsaved rows so that they are inserted already invoiced.
 
-    Returns the unsaved invoice (its lines in ``new_items``); appends its history line to ``history``.
+    Returns the unsaved invoice (its lines in ``new_items``); its number and history line come when it is written.
     """
-    # The rules are asked about the order as it is before the invoice, once it has an id (see order_create).
+    # The rules are asked about the order as it is before the invoice. It has no id yet: a channel's veto sees an
+    # order it has never heard of, as it would right after the insert.
+    _require(order, Action.INVOICE, items=lines)
     invoice = Invoice()
-    invoice.rules_probe = (copy.copy(order), [copy.copy(line) for line in lines])
+    link(invoice, "order", order)
     wanted = {id(line): line.qty_ordered for line in lines}
     amounts = _invoice_amounts(order, lines, wanted, key=id)
-    invoice.number = _next_number(order.store, "invoice")
     invoice.subtotal, invoice.shipping_amount = amounts.subtotal, amounts.shipping
     invoice.discount_amount, invoice.tax_amount = amounts.discount, amounts.tax
     invoice.grand_total, invoice.created_by = amounts.grand_total, _author(actor)[1]
     invoice.new_items = [
-        InvoiceItem(order_item=item, qty=qty, price=item.price, row_total=row, tax_amount=tax,
-                    discount_amount=discount)
+        InvoiceItem(qty=qty, price=item.price, row_total=row, tax_amount=tax, discount_amount=discount)
         for item, qty, row, tax, discount in amounts.lines
     ]
+    for invoice_item, (item, *_amounts) in zip(invoice.new_items, amounts.lines, strict=True):
+        link(invoice_item, "invoice", invoice)
+        link(invoice_item, "order_item", item)
     for item, qty, *_amounts in amounts.lines:
         item.qty_invoiced += qty
     order.total_invoiced += amounts.grand_total
     order.total_paid += amounts.grand_total
     order.shipping_invoiced += amounts.shipping
-    changed = _settle_state(order, lines)
-    history.append(_history(
-        order, actor,
-        _("Invoice #%(number)s created: %(amount)s captured offline.")
-        % {"number": invoice.number, "amount": format_money(amounts.grand_total, order.currency)}
-        + _status_note(changed, order),
-    ))
+    invoice.status_changed = _settle_state(order, lines)
     return invoice
+
+
+def _invoice_history(new: NewOrder) -> OrderHistory:
+    order, invoice = new.order, new.invoice
+    return _history(
+        order, new.actor,
+        _("Invoice #%(number)s created: %(amount)s captured offline.")
+        % {"number": invoice.number, "amount": format_money(invoice.grand_total, order.currency)}
+        + _status_note(invoice.status_changed, order),
+    )
 
 
 @dataclass

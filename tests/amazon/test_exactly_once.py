@@ -12,6 +12,7 @@ from django.utils import timezone
 from saleschannel.amazon.gateway import Gateway, RetryPolicy
 from saleschannel.amazon.importer import lock_acquire, lock_release, sync_store
 from saleschannel.amazon.models import AmazonOrder, SyncLock, SyncRunState
+from saleschannel.catalog.models import StockReservation
 from saleschannel.sales.models import Order
 from tests.amazon.conftest import settle
 
@@ -26,23 +27,49 @@ class Crash(Exception):
     pass
 
 
-@pytest.mark.django_db
-def test_a_pass_crashing_in_the_middle_of_a_page_is_redone_without_duplicates(amazon_store, sandbox):
-    ids = sandbox.create_orders(count=30, marketplace="US", fulfillment="MFN", status="Unshipped")
-    settle()
+def crash_after(count: int):
     handled = []
 
-    def crash_after_twelve(order):
+    def hook(order):
         handled.append(order.amazon_order_id)
-        if len(handled) == 12:
+        if len(handled) == count:
             raise Crash("worker killed")
 
+    return hook
+
+
+@pytest.mark.django_db
+def test_a_pass_crashing_in_the_middle_of_a_page_of_new_orders_leaves_nothing_half_done(amazon_store, sandbox):
+    ids = sandbox.create_orders(count=30, marketplace="US", fulfillment="MFN", status="Unshipped")
+    settle()
+
     with pytest.raises(Crash):
-        sync_store(store=amazon_store, after_order=crash_after_twelve)
+        sync_store(store=amazon_store, after_order=crash_after(12))
     amazon_store.refresh_from_db()
     assert amazon_store.last_updated_before is None  # the window was not finished: the watermark did not move
-    assert Order.objects.filter(origin="amazon").count() == 12
+    # New orders are written a page at a time: the page rolled back as a whole, stock included.
+    assert not Order.objects.exists() and not AmazonOrder.objects.exists()
+    assert not StockReservation.objects.exists()
     assert not SyncLock.objects.exists()  # released on the way out
+    run = sync_store(store=amazon_store)
+    assert run.state == SyncRunState.SUCCEEDED and run.orders_created == 30
+    assert_exactly_once(ids)
+
+
+@pytest.mark.django_db
+def test_a_pass_crashing_in_the_middle_of_orders_handled_one_by_one_is_redone_without_duplicates(
+        amazon_store, sandbox):
+    ids = sandbox.create_orders(count=30, marketplace="US", fulfillment="MFN", status="Pending")
+    settle()
+    sync_store(store=amazon_store)
+    assert AmazonOrder.objects.filter(amazon_status="Pending").count() == 30 and not Order.objects.exists()
+    for order_id in ids:  # Amazon verified the payments: orders already mirrored are handled one by one
+        sandbox.set_status(order_id, "Unshipped")
+    settle()
+
+    with pytest.raises(Crash):
+        sync_store(store=amazon_store, after_order=crash_after(12))
+    assert Order.objects.filter(origin="amazon").count() == 12  # each committed on its own
     run = sync_store(store=amazon_store)
     assert run.state == SyncRunState.SUCCEEDED and run.orders_created == 18
     assert_exactly_once(ids)
