@@ -58,6 +58,7 @@ class AmazonError(Exception):
         self.code = code
         self.status = status
         self.retryable = retryable
+        self.unknown_outcome = False  # set when Amazon may have done what was asked (see Gateway.call)
 
     def __str__(self) -> str:
         return self.message
@@ -604,8 +605,13 @@ class Gateway:
     def __exit__(self, *exc) -> None:
         self.close()
 
-    def call(self, operation: str, fn: Callable[[], ApiResponse]):
-        """Run one SP-API operation with pacing and bounded retries; return its response or raise AmazonError."""
+    def call(self, operation: str, fn: Callable[[], ApiResponse], *, retry_unknown_outcome: bool = True):
+        """Run one SP-API operation with pacing and bounded retries; return its response or raise AmazonError.
+
+        ``retry_unknown_outcome=False`` is for calls that must not be made twice (creating a feed): a timeout, a
+        broken connection or a 5xx may mean Amazon did it anyway, so those errors are raised at once (retryable)
+        for the caller to find out what happened; refusals such as 429 are still retried.
+        """
         started = time.monotonic()
         attempt = 0
         auth_retried = False
@@ -642,6 +648,10 @@ class Gateway:
                 continue
             if error.code == "QuotaExceeded":
                 self.pacer.drain(operation)
+            elif not retry_unknown_outcome and error.retryable and (
+                    error.code in ("Timeout", "Network") or (error.status or 0) >= 500):
+                error.unknown_outcome = True
+                raise error
             attempt += 1
             elapsed = time.monotonic() - started
             if not error.retryable or attempt >= self.retry.max_attempts:
@@ -832,11 +842,35 @@ class Gateway:
             raise AmazonError("Amazon did not return a feed document to upload to.", "Malformed", None, True)
         self._transfer("PUT", url, content=content, headers={"Content-Type": content_type})
         feed = self.call("createFeed", lambda: client.create_feed(
-            feed_type, document_id, marketplaceIds=marketplace_ids or self.marketplace_ids))
+            feed_type, document_id, marketplaceIds=marketplace_ids or self.marketplace_ids),
+            retry_unknown_outcome=False)
         feed_id = (feed.raw_json or {}).get("feedId")
         if not feed_id:
             raise AmazonError("Amazon did not return a feed id.", "Malformed", None, True)
         return str(feed_id)
+
+    def list_feeds(self, *, feed_type: str, created_since: datetime,
+                   marketplace_ids: list[str] | None = None) -> list[FeedResult]:
+        """getFeeds: the feeds of ``feed_type`` created since ``created_since`` (every page)."""
+        client = self._client(FeedsV20210630)
+        found: list[FeedResult] = []
+        token = None
+        for _page in range(20):  # 2,000 feeds: far more than a store creates in the minutes this is asked about
+            if token:
+                params = {"nextToken": token}
+            else:
+                params = {"feedTypes": [feed_type], "pageSize": 100,
+                          "marketplaceIds": marketplace_ids or self.marketplace_ids,
+                          "createdSince": format_datetime(created_since)}
+            response = self.call("getFeeds", lambda params=params: client.get_feeds(**params))
+            body = response.raw_json or {}
+            found += [FeedResult(feed_id=str(feed.get("feedId") or ""), status=str(feed.get("processingStatus") or ""),
+                                 result_document_id=str(feed.get("resultFeedDocumentId") or ""))
+                      for feed in body.get("feeds") or [] if feed.get("feedId")]
+            token = body.get("nextToken")
+            if not token:
+                break
+        return found
 
     def get_feed(self, feed_id: str) -> FeedResult:
         client = self._client(FeedsV20210630)

@@ -499,6 +499,9 @@ class OutboxMessage(models.Model):
     last_error = models.TextField(_("last error"), blank=True)
     feed_id = models.CharField(_("feed id"), max_length=64, blank=True)
     feed_document_id = models.CharField(max_length=128, blank=True)
+    # Set just before createFeed and kept until the feed id is recorded: a message found with it and no feed id
+    # was perhaps received by Amazon (a crash or a lost answer), so Amazon's feeds are checked before sending again.
+    feed_submitted_at = models.DateTimeField(null=True, blank=True)
     feed_status = models.CharField(_("feed status"), max_length=16, blank=True)
     processing_report = models.JSONField(_("processing report"), default=dict, blank=True)
     package_reference_id = models.PositiveBigIntegerField(_("package reference id"), null=True, blank=True)

@@ -392,7 +392,8 @@ def outbox_retry(*, message: OutboxMessage, actor) -> OutboxMessage:
                                      % {"state": OutboxState(locked.state).label})
         changes = {"state": OutboxState.QUEUED, "attempts": 0, "next_attempt_at": None, "lease_expires_at": None}
         if locked.feed_status in FEED_DONE_STATES:  # Amazon finished with that feed: send a new one
-            changes.update(feed_id="", feed_document_id="", feed_status="", processing_report={})
+            changes.update(feed_id="", feed_document_id="", feed_status="", processing_report={},
+                           feed_submitted_at=None)
         OutboxMessage.objects.filter(pk=locked.pk).update(**changes, updated_at=timezone.now())
         _event(locked.amazon_order, "outbox_retry", _("%(kind)s: retry requested.") % {
             "kind": OutboxKind(locked.kind).label}, outbox=locked, actor=actor)
@@ -542,12 +543,66 @@ def _poll_delay(message: OutboxMessage) -> timedelta:
 
 
 def _submit_feed(gateway, message: OutboxMessage) -> _Outcome:
+    """Send the message's feed once: a feed must never reach Amazon twice (a refund would be paid twice).
+
+    The time of the submission is written down (committed) before ``createFeed``; ``createFeed`` itself is not
+    retried on an unknown outcome (timeout, 5xx). A message that has that time and no feed id was perhaps received:
+    Amazon's feeds of that type since then are checked first (``_reconcile_feed``).
+    """
+    from saleschannel.amazon.gateway import AmazonError
+
     feed_type, content = _feed_content(message)
     marketplaces = [message.amazon_order.marketplace_id] if message.amazon_order.marketplace_id else None
-    message.feed_id = gateway.submit_feed(feed_type=feed_type, content=content, marketplace_ids=marketplaces)
+    if message.feed_submitted_at is not None:
+        found = _reconcile_feed(gateway, message, feed_type, marketplaces)
+        if found is not None:
+            return found
+    message.feed_submitted_at = timezone.now()
+    OutboxMessage.objects.filter(pk=message.pk).update(feed_submitted_at=message.feed_submitted_at)
+    try:
+        message.feed_id = gateway.submit_feed(feed_type=feed_type, content=content, marketplace_ids=marketplaces)
+    except AmazonError as error:
+        if not error.unknown_outcome:  # Amazon refused it or never got it: nothing to find out next time
+            message.feed_submitted_at = None
+            OutboxMessage.objects.filter(pk=message.pk).update(feed_submitted_at=None)
+        raise
     message.feed_status = "IN_QUEUE"
     return _Outcome(OutboxState.SENT, _("Sent to Amazon as feed %(feed)s; waiting for its processing report.")
                     % {"feed": message.feed_id})
+
+
+RECONCILE_MARGIN = timedelta(minutes=2)  # clock differences between this server and Amazon
+
+
+def _reconcile_feed(gateway, message: OutboxMessage, feed_type: str, marketplaces) -> _Outcome | None:
+    """What became of a submission whose answer was never recorded; None when Amazon did not get it.
+
+    Amazon's feeds of the same type created since the submission, less those our other messages recorded, are
+    the candidates. None: send again. One, with no other submission of this store in the same situation: it is this
+    message's feed, followed from now on. Otherwise it cannot be told which is which: the message stops (dead
+    letter) and says what to check before it is retried by hand (which sends it again).
+    """
+    since = message.feed_submitted_at - RECONCILE_MARGIN
+    candidates = gateway.list_feeds(feed_type=feed_type, created_since=since, marketplace_ids=marketplaces)
+    ids = [feed.feed_id for feed in candidates]
+    recorded = set(OutboxMessage.objects.filter(feed_id__in=ids).values_list("feed_id", flat=True)) if ids else set()
+    unknown = [feed for feed in candidates if feed.feed_id not in recorded]
+    if not unknown:
+        return None
+    others = OutboxMessage.objects.filter(
+        amazon_order__store_id=message.amazon_order.store_id, kind__in=(OutboxKind.CANCEL, OutboxKind.REFUND),
+        feed_id="", feed_submitted_at__isnull=False,
+    ).exclude(pk=message.pk).exists()
+    if len(unknown) == 1 and not others:
+        message.feed_id, message.feed_status = unknown[0].feed_id, unknown[0].status
+        return _Outcome(OutboxState.SENT, _("Amazon had received this feed (%(feed)s) before its answer was lost; "
+                                            "it is followed instead of being sent again.") % {"feed": message.feed_id})
+    message.feed_submitted_at = None  # a retry by hand is a decision to send it again
+    OutboxMessage.objects.filter(pk=message.pk).update(feed_submitted_at=None)
+    return _Outcome(OutboxState.DEAD, _(
+        "Amazon may already have received this feed, but it cannot be told apart from %(count)d other feed(s) sent "
+        "at the same time. Check the order in Seller Central; if the change is not there, retry this message.")
+        % {"count": len(unknown) - (0 if others else 1)}, EventLevel.ERROR)
 
 
 def _follow_feed(gateway, message: OutboxMessage) -> _Outcome:
