@@ -77,3 +77,35 @@ def test_readonly_switch():
     assert "ON" in run("readonly", "on") and ChannelSettings.load().read_only
     assert "off" in run("readonly", "off") and not ChannelSettings.load().read_only
     assert "off" in run("readonly", "status")
+
+
+def test_outbox_list_and_retry(amazon_store, sandbox, staff_user):
+    from saleschannel.amazon import outbound
+    from saleschannel.amazon.models import OutboxMessage, OutboxState
+    from saleschannel.sales.services import shipment_create
+    from tests.amazon.test_outbound import UPS, two_line_order
+
+    assert "Nothing waiting" in run("outbox", "list")
+    ChannelSettings.objects.update_or_create(pk=1, defaults={"outbox_max_attempts": 1})
+    amazon = two_line_order(sandbox, amazon_store)
+    shipment_create(order=amazon.commerce_order, tracks=[UPS], actor=staff_user)
+    message = OutboxMessage.objects.get(amazon_order=amazon)
+    sandbox.set_faults({"confirmShipment": {"500": 1.0}})
+    assert outbound.deliver_message(message.pk) == OutboxState.DEAD
+
+    listing = run("outbox", "list", "--state", "dead")
+    assert str(message.pk) in listing and amazon.amazon_order_id in listing and "HTTP 500" in listing
+    assert "No outbound message in that state" in run("outbox", "list", "--state", "sent")
+
+    with pytest.raises(CommandError, match="No outbound message with id 999999"):
+        run("outbox", "retry", "999999")
+    with pytest.raises(CommandError, match="not both"):
+        run("outbox", "retry")
+    sandbox.set_faults()
+    out = run("outbox", "retry", "--all-dead")
+    assert f"{message.pk}: Shipment confirmation for {amazon.amazon_order_id} queued again" in out
+    message.refresh_from_db()
+    assert (message.state, message.attempts) == (OutboxState.QUEUED, 0)  # a fresh count of attempts
+    assert outbound.deliver_message(message.pk) == OutboxState.ACCEPTED  # what the worker does on commit
+    with pytest.raises(CommandError, match="Only a failed message can be retried"):
+        run("outbox", "retry", str(message.pk))

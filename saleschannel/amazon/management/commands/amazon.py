@@ -8,6 +8,8 @@
     saleschannel amazon sync [--store "US"]
     saleschannel amazon backfill --store "US" --since 2026-01-01
     saleschannel amazon readonly on|off|status
+    saleschannel amazon outbox list [--state dead] [--store "US"]
+    saleschannel amazon outbox retry 12 13 | --all-dead [--store "US"]
 
 Secrets are read from an environment variable (``--client-secret-env VAR``, preferred), a prompt (interactive
 terminals), or a flag (visible in the process list: avoid); they are never printed back.
@@ -24,7 +26,15 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils.dateparse import parse_date, parse_datetime
 
 from saleschannel.amazon import services
-from saleschannel.amazon.models import AmazonStore, ApiVersion, ChannelSettings, Region, SyncRunState
+from saleschannel.amazon.models import (
+    AmazonStore,
+    ApiVersion,
+    ChannelSettings,
+    OutboxKind,
+    OutboxState,
+    Region,
+    SyncRunState,
+)
 
 BOOL_SETTINGS = {
     "import_enabled": ("import", "Import Amazon Orders"),
@@ -40,7 +50,8 @@ class Command(BaseCommand):
     help = "Amazon Sales Channel: stores, sync, backfill, read-only mode."
 
     def add_arguments(self, parser):
-        sub = parser.add_subparsers(dest="action", required=True, metavar="{store,sync,backfill,readonly}")
+        sub = parser.add_subparsers(dest="action", required=True,
+                                    metavar="{store,sync,backfill,readonly,outbox}")
 
         store = sub.add_parser("store", help="Add, edit, list or test Amazon stores.")
         store_sub = store.add_subparsers(dest="store_action", required=True, metavar="{add,edit,list,test}")
@@ -64,6 +75,17 @@ class Command(BaseCommand):
 
         readonly = sub.add_parser("readonly", help="Global read-only mode: nothing is sent to Amazon while on.")
         readonly.add_argument("mode", choices=["on", "off", "status"])
+
+        outbox = sub.add_parser("outbox", help="Changes waiting to be sent to Amazon: list them, retry failed ones.")
+        outbox_sub = outbox.add_subparsers(dest="outbox_action", required=True, metavar="{list,retry}")
+        listing = outbox_sub.add_parser("list", help="List outbound messages (newest last).")
+        listing.add_argument("--state", action="append", choices=[s.value for s in OutboxState],
+                             help="Only this state (repeat for several); default: every state but accepted.")
+        listing.add_argument("--store", dest="store_name", help="Name or id of the Amazon store.")
+        retry = outbox_sub.add_parser("retry", help="Send failed or dead-lettered messages again now.")
+        retry.add_argument("ids", nargs="*", type=int, metavar="ID", help="Message ids (from 'outbox list').")
+        retry.add_argument("--all-dead", action="store_true", help="Every dead-lettered message.")
+        retry.add_argument("--store", dest="store_name", help="With --all-dead: only this Amazon store.")
 
     def _store_options(self, parser, *, creating: bool):
         if creating:
@@ -96,6 +118,8 @@ class Command(BaseCommand):
         try:
             if action == "store":
                 return getattr(self, f"store_{options['store_action']}")(**options)
+            if action == "outbox":
+                return getattr(self, f"outbox_{options['outbox_action']}")(**options)
             return getattr(self, f"do_{action}")(**options)
         except services.AmazonChannelError as error:
             raise CommandError(error.message)
@@ -271,3 +295,56 @@ class Command(BaseCommand):
             services.channel_read_only_set(read_only=mode == "on")
         state = ChannelSettings.load().read_only
         self.stdout.write(f"Read-only mode is {'ON: nothing is sent to Amazon' if state else 'off'}.")
+
+    # outbox --------------------------------------------------------------------------------------------------
+    def outbox_list(self, state=None, store_name=None, **options):
+        from saleschannel.amazon.selectors import outbox_messages
+
+        store = self._find(store_name) if store_name else None
+        states = state or [s.value for s in OutboxState if s != OutboxState.ACCEPTED]
+        messages = list(outbox_messages(states=states, store=store))
+        if not messages:
+            self.stdout.write("No outbound message in that state." if state else "Nothing waiting: every change "
+                              "was accepted by Amazon.")
+            return
+        self.stdout.write(f"{'ID':>6}  {'STATE':<10} {'KIND':<12} {'AMAZON ORDER':<21} {'ATTEMPTS':>8}  "
+                          "NEXT / LAST ERROR")
+        for message in messages:
+            detail = message.last_error if message.state in (OutboxState.FAILED, OutboxState.DEAD) else ""
+            if message.state == OutboxState.FAILED and message.next_attempt_at:
+                detail = f"next {message.next_attempt_at:%Y-%m-%d %H:%M:%S} UTC — {detail}"
+            self.stdout.write(f"{message.pk:>6}  {message.state:<10} {OutboxKind(message.kind).label:<12} "
+                              f"{message.amazon_order.amazon_order_id:<21} {message.attempts:>8}  {detail[:120]}")
+        self.stdout.write(f"{len(messages)} message(s). Retry failed or dead ones with: saleschannel amazon outbox "
+                          "retry ID …")
+
+    def outbox_retry(self, ids=(), all_dead=False, store_name=None, **options):
+        from saleschannel.amazon import outbound
+        from saleschannel.amazon.selectors import outbox_messages
+
+        if bool(ids) == bool(all_dead):
+            raise CommandError("Give message ids, or --all-dead (not both).")
+        if all_dead:
+            store = self._find(store_name) if store_name else None
+            messages = list(outbox_messages(states=[OutboxState.DEAD], store=store))
+        else:
+            found = {m.pk: m for m in outbox_messages().filter(pk__in=ids)}
+            missing = [str(i) for i in ids if i not in found]
+            if missing:
+                raise CommandError(f"No outbound message with id {', '.join(missing)}; see 'outbox list'.")
+            messages = [found[i] for i in ids]
+        if not messages:
+            self.stdout.write("No dead-lettered message.")
+            return
+        refused = []
+        for message in messages:
+            try:
+                outbound.outbox_retry(message=message, actor="command line")
+            except services.AmazonChannelError as error:
+                refused.append(f"{message.pk}: {error.message}")
+            else:
+                self.stdout.write(self.style.SUCCESS(
+                    f"{message.pk}: {OutboxKind(message.kind).label} for {message.amazon_order.amazon_order_id} "
+                    "queued again; the worker sends it now."))
+        if refused:
+            raise CommandError("Not retried — " + "; ".join(refused))
