@@ -338,11 +338,6 @@ def import_orders(*, store: AmazonStore, orders: list[AmazonOrderData],
     return counts
 
 
-class _OneByOne(Exception):
-    """The page's new orders cannot be written together (another pass got there first, or the batch as a whole
-    is short of stock): the page is redone order by order, which finds out which orders are concerned."""
-
-
 def _batchable(store: AmazonStore, order: AmazonOrder, decision: rules.ImportDecision) -> bool:
     """Whether a new order's whole import is a plain insert (no stock held yet, no shipment, no customer account)."""
     if decision.outcome == rules.Outcome.CREATE:
