@@ -1,5 +1,5 @@
-"""The sandbox's HTTP face: LWA, the SP-API routes (Orders 2026-01-01 and v0, Tokens, Feeds), pre-signed document
-URLs, and the control API under ``/_sandbox/``."""
+"""The sandbox's HTTP face: LWA, the SP-API routes (Orders 2026-01-01 and v0, Tokens, Feeds, Reports), pre-signed
+document URLs, and the control API under ``/_sandbox/``."""
 
 from __future__ import annotations
 
@@ -14,12 +14,12 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from flask import Flask, Response, request
+from flask import Flask, Response, g, request
 
+from . import notifications as notify
 from . import orders as order_rules
-from . import render
+from . import render, reports, search
 from .engine import ApiError, ControlError, Sandbox, decode_token, encode_token, new_document_id
-from .generator import STATUS_FROM_2026, V0_STATUSES
 from .limits import USAGE_PLANS
 from .orders import OrderError
 from .timeutil import iso, now_ms, parse_iso
@@ -28,7 +28,6 @@ log = logging.getLogger("saleschannel.sandbox")
 
 ORDER_ID = re.compile(r"^\d{3}-\d{7}-\d{7}$")
 MAX_RECORDED_BODY = 100_000
-TOKEN_LIFETIME_SECONDS = 86_400  # pagination tokens
 
 
 def create_app(sandbox: Sandbox) -> Flask:
@@ -42,6 +41,7 @@ def create_app(sandbox: Sandbox) -> Flask:
     app.add_url_rule("/auth/o2/token", endpoint="lwa", view_func=api.lwa, methods=["POST"])
     app.add_url_rule("/_s3/documents/<document_id>", endpoint="s3", view_func=api.s3, methods=["GET", "PUT"])
     Control(sandbox).register(app)
+    notify.register_control(app, sandbox)
 
     @app.errorhandler(404)
     @app.errorhandler(405)
@@ -121,6 +121,14 @@ class SpApi:
             ("GET", "/feeds/2021-06-30/feeds", "getFeeds", self.get_feeds),
             ("GET", "/feeds/2021-06-30/feeds/<feed_id>", "getFeed", self.get_feed),
             ("DELETE", "/feeds/2021-06-30/feeds/<feed_id>", "cancelFeed", self.cancel_feed),
+            # Reports 2021-06-30: the logic is in reports.py
+            ("POST", "/reports/2021-06-30/reports", "createReport", self.create_report),
+            ("GET", "/reports/2021-06-30/reports", "getReports", self.get_reports),
+            ("GET", "/reports/2021-06-30/reports/<report_id>", "getReport", self.get_report),
+            ("DELETE", "/reports/2021-06-30/reports/<report_id>", "cancelReport", self.cancel_report),
+            ("GET", "/reports/2021-06-30/documents/<document_id>", "getReportDocument", self.get_report_document),
+            # Notifications v1: the logic is in notifications.py
+            *notify.NotificationsApi(self.sandbox).routes(),
         ]
 
     # ---- plumbing ------------------------------------------------------------------------------------------------
@@ -140,8 +148,12 @@ class SpApi:
             request_id = str(uuid.uuid4())
             fault = None
             try:
-                seller_id, grants = sandbox.authenticate(request.headers.get("x-amz-access-token"), request.method,
-                                                         request.path)
+                if operation in notify.OPERATIONS:  # grantless operations, or either kind of token
+                    seller_id, grants = notify.authenticate(sandbox, operation, request.headers.get(
+                        "x-amz-access-token"), request.method, request.path)
+                else:
+                    seller_id, grants = sandbox.authenticate(request.headers.get("x-amz-access-token"),
+                                                             request.method, request.path)
                 if sandbox.settings.rate_limits and not sandbox.limiter.take(seller_id, operation,
                                                                              sandbox.settings.time_scale):
                     raise ApiError(429, "QuotaExceeded", "You exceeded your quota for the requested resource.")
@@ -166,9 +178,20 @@ class SpApi:
                 text = text[: max(1, len(text) // 2)] if text else '{"payload": {'
                 status = 200 if status == 204 else status
             headers = {"x-amzn-RequestId": request_id, "x-amzn-RateLimit-Limit": f"{rate:g}"}
+            if fault == "drop":
+                # Done, then the connection closes mid-answer: the server announces more than it sends, and closes.
+                full = text or '{"payload": {}}'
+                headers["Content-Length"] = str(len(full.encode()) + 64)
+                text = full[: max(1, len(full) // 2)]
             self.record(operation, status, fault, request_id)
-            return Response(text, status=status, headers=headers,
-                            content_type="application/json" if text else None)
+            # Contract mode (contract.py) does not check an answer broken on purpose: by a fault, or by an order
+            # malformed on purpose (render.malformed, which sets the same flag).
+            g.sandbox_fault = fault or g.get("sandbox_fault")
+            response = Response(text, status=status, headers=headers,
+                                content_type="application/json" if text else None)
+            if fault == "drop":
+                response.headers["Content-Length"] = headers["Content-Length"]
+            return response
 
         view.__name__ = f"view_{operation}"
         return view
@@ -195,22 +218,6 @@ class SpApi:
                 raise ApiError(400, "InvalidInput", f"Invalid marketplace id {value!r}: the seller does not "
                                                     "participate in it.")
         return values
-
-    def _window(self, after_name: str, before_name: str, after_raw: int | None, before_raw: int | None
-                ) -> tuple[int, int]:
-        """The 2-minute rule: a window end must be at least 2 minutes (scaled) before now; it defaults to that."""
-        latest = now_ms() - self.sandbox.scaled_ms(120)
-        if before_raw is None:
-            before = latest
-        elif before_raw > latest:
-            raise ApiError(400, "InvalidInput", f"{before_name} must be at least two minutes before the time of the "
-                                                "request.")
-        else:
-            before = before_raw
-        if after_raw > before:
-            raise ApiError(400, "InvalidInput", f"{after_name} must be before {before_name} "
-                                                f"({iso(before)}).")
-        return after_raw, before
 
     # ---- LWA and pre-signed documents ------------------------------------------------------------------------
     def lwa(self):
@@ -247,60 +254,7 @@ class SpApi:
 
     # ---- Orders 2026-01-01 ---------------------------------------------------------------------------------------
     def search_orders(self, *, seller_id: str, grants, **_):
-        token_text = request.args.get("paginationToken")
-        if token_text:
-            state = decode_token(token_text)
-            if state.get("s") != seller_id or state.get("v") != "2026":
-                raise ApiError(400, "InvalidInput", "Invalid pagination token.")
-            if state["e"] < now_ms():
-                raise ApiError(400, "InvalidInput", "The pagination token has expired.")
-        else:
-            created_after = _date_arg("createdAfter")
-            updated_after = _date_arg("lastUpdatedAfter")
-            created_before = _date_arg("createdBefore")
-            updated_before = _date_arg("lastUpdatedBefore")
-            if (created_after is None) == (updated_after is None):
-                raise ApiError(400, "InvalidInput", "Exactly one of createdAfter and lastUpdatedAfter must be "
-                                                    "provided.")
-            if created_after is not None and updated_before is not None:
-                raise ApiError(400, "InvalidInput", "lastUpdatedBefore cannot be provided with createdAfter.")
-            if updated_after is not None and created_before is not None:
-                raise ApiError(400, "InvalidInput", "createdBefore cannot be provided with lastUpdatedAfter.")
-            if created_after is not None:
-                column, names = "created_ms", ("createdAfter", "createdBefore")
-                after, before = self._window(*names, created_after, created_before)
-            else:
-                column, names = "updated_ms", ("lastUpdatedAfter", "lastUpdatedBefore")
-                after, before = self._window(*names, updated_after, updated_before)
-            statuses = _list_arg("fulfillmentStatuses")
-            _check_enum("fulfillmentStatuses", statuses, STATUS_FROM_2026)
-            marketplace_ids = self._marketplaces(_list_arg("marketplaceIds"))
-            if len(marketplace_ids) > 50:
-                raise ApiError(400, "InvalidInput", "At most 50 marketplaceIds are allowed.")
-            fulfilled_by = _list_arg("fulfilledBy")
-            _check_enum("fulfilledBy", fulfilled_by, ("MERCHANT", "AMAZON"))
-            included = _list_arg("includedData")
-            _check_enum("includedData", included, render.INCLUDED_DATA)
-            state = {"v": "2026", "s": seller_id, "c": column, "a": after, "b": before,
-                     "st": [STATUS_FROM_2026[s] for s in statuses], "m": marketplace_ids,
-                     "f": ["AFN" if f == "AMAZON" else "MFN" for f in fulfilled_by], "i": included,
-                     "n": _int_arg("maxResultsPerPage", 100, 1, 100), "k": None,
-                     "e": now_ms() + self.sandbox.scaled_ms(TOKEN_LIFETIME_SECONDS)}
-            if "Unshipped" in state["st"]:
-                state["st"].append("InvoiceUnconfirmed")  # shown as UNSHIPPED in this version
-        self.sandbox.tick()
-        docs = self.sandbox.store.search_orders(
-            seller_id=seller_id, time_column=state["c"], after=state["a"], before=state["b"], statuses=state["st"],
-            marketplace_ids=state["m"], channels=state["f"], limit=state["n"] + 1,
-            cursor=tuple(state["k"]) if state["k"] else None)
-        included = set(state["i"])
-        body: dict[str, Any] = {"orders": [render.order_2026(d, included) for d in docs[: state["n"]]]}
-        if len(docs) > state["n"]:
-            last = docs[state["n"] - 1]
-            key = last["lastUpdatedMs"] if state["c"] == "updated_ms" else last["createdMs"]
-            body["pagination"] = {"nextToken": encode_token({**state, "k": [key, last["orderId"]]})}
-        body["lastUpdatedBefore" if state["c"] == "updated_ms" else "createdBefore"] = iso(state["b"])
-        return 200, body
+        return search.search_orders_2026(self.sandbox, seller_id, request.args)
 
     def get_order_2026(self, *, seller_id: str, grants, order_id: str):
         included = _list_arg("includedData")
@@ -309,63 +263,7 @@ class SpApi:
 
     # ---- Orders v0 ---------------------------------------------------------------------------------------------
     def get_orders_v0(self, *, seller_id: str, grants, **_):
-        token_text = request.args.get("NextToken")
-        if token_text:
-            state = decode_token(token_text)
-            if state.get("s") != seller_id or state.get("v") != "v0":
-                raise ApiError(400, "InvalidInput", "Invalid NextToken.")
-            if state["e"] < now_ms():
-                raise ApiError(400, "InvalidInput", "The NextToken has expired.")
-        else:
-            marketplace_ids = self._marketplaces(_list_arg("MarketplaceIds"))
-            if not marketplace_ids:
-                raise ApiError(400, "InvalidInput", "MarketplaceIds is required.")
-            if len(marketplace_ids) > 50:
-                raise ApiError(400, "InvalidInput", "At most 50 MarketplaceIds are allowed.")
-            order_ids = _list_arg("AmazonOrderIds")
-            created_after = _date_arg("CreatedAfter")
-            updated_after = _date_arg("LastUpdatedAfter")
-            if order_ids:
-                column, after, before = "created_ms", 0, now_ms()
-            else:
-                if (created_after is None) == (updated_after is None):
-                    raise ApiError(400, "InvalidInput", "Exactly one of CreatedAfter and LastUpdatedAfter must be "
-                                                        "provided.")
-                if created_after is not None:
-                    if request.args.get("LastUpdatedBefore"):
-                        raise ApiError(400, "InvalidInput", "LastUpdatedBefore cannot be provided with CreatedAfter.")
-                    column = "created_ms"
-                    after, before = self._window("CreatedAfter", "CreatedBefore", created_after,
-                                                 _date_arg("CreatedBefore"))
-                else:
-                    if request.args.get("CreatedBefore"):
-                        raise ApiError(400, "InvalidInput", "CreatedBefore cannot be provided with LastUpdatedAfter.")
-                    column = "updated_ms"
-                    after, before = self._window("LastUpdatedAfter", "LastUpdatedBefore", updated_after,
-                                                 _date_arg("LastUpdatedBefore"))
-            statuses = _list_arg("OrderStatuses")
-            _check_enum("OrderStatuses", statuses, V0_STATUSES)
-            channels = _list_arg("FulfillmentChannels")
-            _check_enum("FulfillmentChannels", channels, ("MFN", "AFN"))
-            state = {"v": "v0", "s": seller_id, "c": column, "a": after, "b": before, "st": statuses,
-                     "m": marketplace_ids, "f": channels, "o": order_ids, "be": request.args.get("BuyerEmail"),
-                     "so": request.args.get("SellerOrderId"), "n": _int_arg("MaxResultsPerPage", 100, 1, 100),
-                     "k": None, "e": now_ms() + self.sandbox.scaled_ms(TOKEN_LIFETIME_SECONDS)}
-        self.sandbox.tick()
-        docs = self.sandbox.store.search_orders(
-            seller_id=seller_id, time_column=state["c"], after=state["a"], before=state["b"], statuses=state["st"],
-            marketplace_ids=state["m"], channels=state["f"], limit=state["n"] + 1,
-            cursor=tuple(state["k"]) if state["k"] else None, buyer_email=state["be"], seller_order_id=state["so"],
-            order_ids=state["o"])
-        elements = grants or set()
-        payload: dict[str, Any] = {"Orders": [render.order_v0(d, data_elements=elements) for d in docs[: state["n"]]]}
-        if len(docs) > state["n"]:
-            last = docs[state["n"] - 1]
-            key = last["lastUpdatedMs"] if state["c"] == "updated_ms" else last["createdMs"]
-            payload["NextToken"] = encode_token({**state, "k": [key, last["orderId"]]})
-        if not state["o"]:
-            payload["LastUpdatedBefore" if state["c"] == "updated_ms" else "CreatedBefore"] = iso(state["b"])
-        return 200, {"payload": payload}
+        return search.get_orders_v0(self.sandbox, seller_id, request.args, grants)
 
     def get_order_v0(self, *, seller_id: str, grants, order_id: str):
         doc = self._order(order_id, seller_id)
@@ -390,11 +288,10 @@ class SpApi:
         with self.sandbox.store.write():
             doc = self.sandbox.store.order(order_id, seller_id)
             try:
-                changed = order_rules.confirm_shipment(doc, body, now_ms(), self.sandbox.rng)
+                order_rules.confirm_shipment(doc, body, now_ms(), self.sandbox.rng)
             except OrderError as exc:
                 raise ApiError(exc.status, exc.code, exc.message, exc.details)
-            if changed:
-                self.sandbox.store.save_order(doc)
+            self.sandbox.store.save_order(doc)
         return 204, None
 
     # ---- Tokens ------------------------------------------------------------------------------------------------
@@ -404,14 +301,18 @@ class SpApi:
     # ---- Feeds -------------------------------------------------------------------------------------------------
     def create_feed_document(self, *, seller_id: str, grants, **_):
         body = self._body()
-        if not isinstance(body, dict) or not isinstance(body.get("contentType"), str) or not body["contentType"]:
-            raise ApiError(400, "InvalidInput", "contentType is required.")
+        if not isinstance(body, dict):
+            raise ApiError(400, "InvalidInput", "The request body must be a JSON object.")
+        if not isinstance(body.get("contentType"), str) or not body["contentType"].strip():
+            raise ApiError(400, "InvalidInput", "contentType is required and must be a string.")
         document_id = new_document_id()
         self.sandbox.store.add_document(document_id, seller_id=seller_id, kind="input",
                                         content_type=body["contentType"], now=now_ms())
         return 201, {"feedDocumentId": document_id, "url": self.sandbox.presigned_url(document_id, "PUT")}
 
     def get_feed_document(self, *, seller_id: str, grants, document_id: str):
+        if request.args.get("enableContentEncodingUrlHeader", "true") not in ("true", "false"):
+            raise ApiError(400, "InvalidInput", "enableContentEncodingUrlHeader must be true or false.")
         document = self.sandbox.store.document(document_id)
         if document is None or document["seller_id"] != seller_id:
             raise ApiError(404, "NotFound", f"Feed document {document_id} was not found.")
@@ -424,12 +325,8 @@ class SpApi:
         body = self._body()
         if not isinstance(body, dict):
             raise ApiError(400, "InvalidInput", "The request body must be a JSON object.")
-        for field in ("feedType", "marketplaceIds", "inputFeedDocumentId"):
-            if not body.get(field):
-                raise ApiError(400, "InvalidInput", f"{field} is required.")
+        _feed_specification(body)
         marketplace_ids = body["marketplaceIds"]
-        if not isinstance(marketplace_ids, list) or not 1 <= len(marketplace_ids) <= 25:
-            raise ApiError(400, "InvalidInput", "marketplaceIds must list 1 to 25 marketplace ids.")
         self._marketplaces(marketplace_ids)
         document = self.sandbox.store.document(str(body["inputFeedDocumentId"]))
         if document is None or document["seller_id"] != seller_id or document["kind"] != "input":
@@ -472,26 +369,34 @@ class SpApi:
         self.sandbox.store.update_feed(feed_id, status="CANCELLED", ended_ms=now_ms())
         return 200, None
 
+    # ---- Reports (reports.py) ----------------------------------------------------------------------------------
+    def create_report(self, *, seller_id: str, grants, **_):
+        return reports.create_report(self.sandbox, seller_id, self._body())
+
+    def get_reports(self, *, seller_id: str, grants, **_):
+        return reports.get_reports(self.sandbox, seller_id, request.args)
+
+    def get_report(self, *, seller_id: str, grants, report_id: str):
+        return reports.get_report(self.sandbox, seller_id, report_id)
+
+    def cancel_report(self, *, seller_id: str, grants, report_id: str):
+        return reports.cancel_report(self.sandbox, seller_id, report_id)
+
+    def get_report_document(self, *, seller_id: str, grants, document_id: str):
+        return reports.get_report_document(self.sandbox, seller_id, document_id, request.args)
+
     def get_feeds(self, *, seller_id: str, grants, **_):
         token_text = request.args.get("nextToken")
         if token_text:
+            others = sorted(name for name in request.args if name != "nextToken")
+            if others:  # the model: "include this token as the only parameter"
+                raise ApiError(400, "InvalidInput", "nextToken must be the only parameter; also sent: "
+                                                    f"{', '.join(others)}.")
             state = decode_token(token_text)
             if state.get("s") != seller_id or state.get("v") != "feeds":
                 raise ApiError(400, "InvalidInput", "Invalid nextToken.")
         else:
-            feed_types = _list_arg("feedTypes")
-            if not feed_types:
-                raise ApiError(400, "InvalidInput", "feedTypes is required when nextToken is not provided.")
-            if len(feed_types) > 10:
-                raise ApiError(400, "InvalidInput", "At most 10 feedTypes are allowed.")
-            statuses = _list_arg("processingStatuses")
-            _check_enum("processingStatuses", statuses, ("CANCELLED", "DONE", "FATAL", "IN_PROGRESS", "IN_QUEUE"))
-            since = _date_arg("createdSince")
-            until = _date_arg("createdUntil")
-            now = now_ms()
-            state = {"v": "feeds", "s": seller_id, "t": feed_types, "st": statuses,
-                     "m": _list_arg("marketplaceIds"), "a": since if since is not None else now - 90 * 86_400_000,
-                     "b": until if until is not None else now, "n": _int_arg("pageSize", 10, 1, 100), "o": 0}
+            state = _feeds_query(seller_id, now_ms())
         self.sandbox.tick()
         matching = [f for f in self.sandbox.store.feeds(seller_id=seller_id, statuses=state["st"] or None)
                     if f["feed_type"] in state["t"] and state["a"] <= f["created_ms"] <= state["b"]
@@ -501,6 +406,60 @@ class SpApi:
         if len(matching) > state["o"] + state["n"]:
             body["nextToken"] = encode_token({**state, "o": state["o"] + state["n"]})
         return 200, body
+
+
+FEED_STATUSES = ("CANCELLED", "DONE", "FATAL", "IN_PROGRESS", "IN_QUEUE")
+FEED_RETENTION_MS = 90 * 86_400_000  # "Feeds are retained for a maximum of 90 days"
+
+
+def _feed_specification(body: dict[str, Any]) -> None:
+    """CreateFeedSpecification: required fields, their types, 1 to 25 marketplaces, feedOptions of strings."""
+    for field in ("feedType", "marketplaceIds", "inputFeedDocumentId"):
+        if body.get(field) in (None, "", []):
+            raise ApiError(400, "InvalidInput", f"{field} is required.")
+    for field in ("feedType", "inputFeedDocumentId"):
+        if not isinstance(body[field], str):
+            raise ApiError(400, "InvalidInput", f"{field} must be a string.")
+    marketplace_ids = body["marketplaceIds"]
+    if not isinstance(marketplace_ids, list) or not 1 <= len(marketplace_ids) <= 25 \
+            or not all(isinstance(m, str) for m in marketplace_ids):
+        raise ApiError(400, "InvalidInput", "marketplaceIds must list 1 to 25 marketplace ids.")
+    options = body.get("feedOptions", {})
+    if not isinstance(options, dict) or not all(isinstance(v, str) for v in options.values()):
+        raise ApiError(400, "InvalidInput", "feedOptions must be an object of string values.")
+
+
+def _present_list_arg(name: str) -> list[str] | None:
+    """An array query parameter that, when present, must hold at least one value (minItems 1)."""
+    if name not in request.args:
+        return None
+    values = _list_arg(name)
+    if not values:
+        raise ApiError(400, "InvalidInput", f"{name} must not be empty.")
+    return values
+
+
+def _feeds_query(seller_id: str, now: int) -> dict[str, Any]:
+    """getFeeds' first page: feedTypes 1-10, marketplaceIds 1-10, processingStatuses from the enum, pageSize
+    1-100, createdSince/createdUntil as ISO 8601 date-times in order."""
+    feed_types = _present_list_arg("feedTypes")
+    if not feed_types:
+        raise ApiError(400, "InvalidInput", "feedTypes is required when nextToken is not provided.")
+    if len(feed_types) > 10:
+        raise ApiError(400, "InvalidInput", "At most 10 feedTypes are allowed.")
+    marketplace_ids = _present_list_arg("marketplaceIds") or []
+    if len(marketplace_ids) > 10:
+        raise ApiError(400, "InvalidInput", "At most 10 marketplaceIds are allowed.")
+    statuses = _present_list_arg("processingStatuses") or []
+    _check_enum("processingStatuses", statuses, FEED_STATUSES)
+    since = _date_arg("createdSince")
+    until = _date_arg("createdUntil")
+    since = now - FEED_RETENTION_MS if since is None else since
+    until = now if until is None else until
+    if since > until:
+        raise ApiError(400, "InvalidInput", "createdSince must be before createdUntil.")
+    return {"v": "feeds", "s": seller_id, "t": feed_types, "st": statuses, "m": marketplace_ids, "a": since,
+            "b": until, "n": _int_arg("pageSize", 10, 1, 100), "o": 0}
 
 
 class Control:
@@ -524,6 +483,12 @@ class Control:
             ("POST", "/_sandbox/reset", self.reset),
             ("GET", "/_sandbox/requests", self.requests),
             ("GET", "/_sandbox/feeds", self.feeds),
+            ("GET", "/_sandbox/contract", self.get_contract),
+            ("DELETE", "/_sandbox/contract", self.clear_contract),
+            ("GET", "/_sandbox/reports", self.reports),
+            ("PUT", "/_sandbox/report-faults", self.set_report_faults),
+            ("GET", "/_sandbox/listings", self.listings),
+            ("POST", "/_sandbox/listings", self.set_listings),
         ]
         for method, rule, handler in routes:
             app.add_url_rule(rule, endpoint=f"control_{handler.__name__}_{method}", view_func=self._wrap(handler),
@@ -598,6 +563,17 @@ class Control:
             since=int(args.get("since", 0)), operation=args.get("operation"), method=args.get("method"),
             path=args.get("path"), limit=int(args.get("limit", 1000)))}
 
+    def get_contract(self):
+        """Contract mode (``serve --contract-models DIR``): violations and operations seen; else enabled false."""
+        recorder = getattr(self.sandbox, "contract", None)
+        return recorder.report() if recorder is not None else {"enabled": False}
+
+    def clear_contract(self):
+        recorder = getattr(self.sandbox, "contract", None)
+        if recorder is not None:
+            recorder.clear()
+        return self.get_contract()
+
     def feeds(self):
         self.sandbox.tick()
         out = []
@@ -610,3 +586,16 @@ class Control:
             item["report"] = gzip.decompress(result["content"]).decode("utf-8") if result else None
             out.append(item)
         return {"feeds": out}
+
+    # Reports (reports.py) ------------------------------------------------------------------------------------------
+    def reports(self):
+        return reports.control_reports(self.sandbox)
+
+    def set_report_faults(self):
+        return reports.set_faults(self.sandbox, self._body())
+
+    def listings(self):
+        return reports.control_listings(self.sandbox, request.args.get("marketplace"))
+
+    def set_listings(self):
+        return reports.control_set_listings(self.sandbox, self._body())

@@ -8,7 +8,7 @@ import os
 import sys
 from typing import Any
 
-from .client import SandboxClient, SandboxControlError
+from .client import SandboxClient, SandboxControlError, format_contract_violations
 
 DEFAULT_PORT = 8100
 DEFAULT_DATA = os.path.join("var", "sandbox")
@@ -36,6 +36,15 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--feed-seconds", type=float, default=None, help="feed processing time (sandbox seconds)")
         p.add_argument("--orders", type=int, default=0, help="create this many orders at start if there are none")
         p.add_argument("--print-credentials-json", action="store_true", help="print the credentials as JSON")
+        p.add_argument("--contract-models", metavar="DIR", default=None,
+                       help="contract mode (tests): check the gateway's requests and the answers against Amazon's "
+                            "models in DIR; see GET /_sandbox/contract (needs jsonschema)")
+        p.add_argument("--contract-user-agent", metavar="PREFIX", default=None,
+                       help="in contract mode, check requests whose User-Agent starts with PREFIX "
+                            "(default python-sp-api, the gateway's library)")
+        p.add_argument("--sqs-endpoint", metavar="URL", default=None,
+                       help="SQS endpoint that ORDER_CHANGE notifications are sent to (e.g. moto in server mode: "
+                            "http://127.0.0.1:5000); queues are named by the destinations' ARNs")
 
     serve_options(parser)
     serve_options(sub.add_parser("serve", help="run the sandbox (the default)"))
@@ -95,6 +104,26 @@ def build_parser() -> argparse.ArgumentParser:
     requests.add_argument("--json", action="store_true")
 
     url_option(sub.add_parser("feeds", help="list feeds with their processing reports"))
+    contract = url_option(sub.add_parser("contract", help="contract mode: the gateway's requests that broke Amazon's "
+                                                          "models, and the operations seen"))
+    contract.add_argument("--clear", action="store_true", help="then forget them")
+    contract.add_argument("--json", action="store_true")
+    notes = url_option(sub.add_parser("notifications", help="ORDER_CHANGE notifications made, with their fate "
+                                                            "(pending, held, sent, lost, failed)"))
+    notes.add_argument("--order", help="only this order's")
+    notes.add_argument("--state", choices=["pending", "held", "sent", "lost", "failed"])
+    notes.add_argument("--limit", type=int, default=100)
+    notes.add_argument("--json", action="store_true")
+    note_faults = url_option(sub.add_parser("notifications-faults", help="notification delivery faults (no option: "
+                                                                         "clear them)"))
+    for kind, text in (("loss", "never sent"), ("duplicate", "sent twice"), ("reorder", "held, then sent after a "
+                                                                                         "later one"),
+                       ("delay", "sent --delay-seconds late")):
+        note_faults.add_argument(f"--{kind}", type=float, metavar="RATE", help=f"share of messages {text}")
+    note_faults.add_argument("--delay-seconds", type=float, help="how late a delayed message is (sandbox seconds)")
+    note_faults.add_argument("--reorder-hold-seconds", type=float,
+                             help="longest wait of a reordered message for a later one (sandbox seconds)")
+    note_faults.add_argument("--seed", type=int)
     url_option(sub.add_parser("reset", help="forget orders, feeds and requests"))
     return parser
 
@@ -126,10 +155,11 @@ def _run(command: str, args: argparse.Namespace) -> int:
 
         settings = {"time_scale": args.time_scale, "rate_limits": args.rate_limits,
                     "stream_per_minute": args.stream, "pending_delay_seconds": args.pending_delay,
-                    "feed_processing_seconds": args.feed_seconds}
+                    "feed_processing_seconds": args.feed_seconds, "sqs_endpoint": args.sqs_endpoint}
         serve(data_dir=args.data, host=args.host, port=args.port, seed=args.seed, initial_orders=args.orders,
               settings={k: v for k, v in settings.items() if v is not None},
-              credentials_json=args.print_credentials_json)
+              credentials_json=args.print_credentials_json, contract_models=args.contract_models,
+              contract_user_agent=args.contract_user_agent)
         return 0
     client = SandboxClient(args.url)
     if command == "credentials":
@@ -186,6 +216,34 @@ def _run(command: str, args: argparse.Namespace) -> int:
                   + (f" fault={row['fault']}" if row["fault"] else ""))
     elif command == "feeds":
         _print(client.feeds())
+    elif command == "contract":
+        report = client.contract()
+        if args.clear:
+            client.clear_contract()
+        if args.json:
+            _print(report)
+        elif not report.get("enabled"):
+            echo("contract mode is off (serve --contract-models DIR)")
+        else:
+            for operation, count in report["operations"].items():
+                echo(f"{count:>6}  {operation}")
+            echo(format_contract_violations(report) if report["violations"] else
+                 f"no violation in {report['checked']} request(s) checked")
+    elif command == "notifications":
+        report = client.notifications(order_id=args.order, state=args.state, limit=args.limit)
+        if args.json:
+            _print(report)
+        else:
+            echo(f"SQS endpoint: {report['sqs_endpoint'] or '(none)'}; counts: {report['counts'] or '{}'}")
+            for row in report["messages"]:
+                echo(f"{row['seq']:>6} {row['state']:7} {row['order_id']} {row['change_type']:20} "
+                     f"{row['order_status']:16} x{row['copies']}" + (f" faults={row['fault']}" if row["fault"] else "")
+                     + (f" error={row['error']}" if row["error"] else ""))
+    elif command == "notifications-faults":
+        spec = {"loss": args.loss, "duplicate": args.duplicate, "reorder": args.reorder, "delay": args.delay,
+                "delay_seconds": args.delay_seconds, "reorder_hold_seconds": args.reorder_hold_seconds,
+                "seed": args.seed}
+        _print(client.set_notification_faults(**{k: v for k, v in spec.items() if v is not None}))
     elif command == "reset":
         client.reset()
         echo("sandbox reset")

@@ -63,6 +63,12 @@ class SandboxClient:
     def buyer_cancel(self, order_id: str, reason: str | None = None) -> dict[str, Any]:
         return self.call("POST", f"/_sandbox/orders/{urllib.parse.quote(order_id)}/buyer-cancel", {"reason": reason})
 
+    def malform(self, order_id: str, path: str, value: Any = None, *, version: str = "2026") -> dict[str, Any]:
+        """From now on answers about this order show ``value`` at ``path`` (``None`` removes the field), in the
+        rendering ``version`` (2026, v0, v0items); ``path=""`` undoes every malformation of that version."""
+        return self.call("POST", f"/_sandbox/orders/{urllib.parse.quote(order_id)}/malform",
+                         {"path": path, "value": value, "version": version})
+
     def amazon_cancel(self, order_id: str, reason: str | None = None) -> dict[str, Any]:
         return self.call("POST", f"/_sandbox/orders/{urllib.parse.quote(order_id)}/cancel", {"reason": reason})
 
@@ -75,7 +81,8 @@ class SandboxClient:
     def set_faults(self, faults: dict[str, dict[str, float]] | None = None, *, timeout_seconds: float | None = None,
                    seed: int | None = None) -> dict[str, Any]:
         """``faults``: {"operationId" or "*": {"429": rate, "500": rate, "503": rate, "timeout": rate,
-        "malformed": rate}}; an empty call clears every fault."""
+        "malformed": rate, "drop": rate}}; an empty call clears every fault. "drop": done, then the connection
+        closes in the middle of the answer."""
         spec: dict[str, Any] = dict(faults or {})
         if timeout_seconds is not None:
             spec["timeout_seconds"] = timeout_seconds
@@ -99,6 +106,57 @@ class SandboxClient:
         """Every feed with its status, input document text and processing report."""
         return self.call("GET", "/_sandbox/feeds")["feeds"]
 
+    # Reports and listings (sandbox/reports.py) ----------------------------------------------------------------
+    def reports(self) -> list[dict[str, Any]]:
+        """Every report (as getReport shows it), newest first."""
+        return self.call("GET", "/_sandbox/reports")["reports"]
+
+    def set_report_faults(self, faults: dict[str, dict[str, float]] | None = None) -> dict[str, Any]:
+        """{"<reportType>" or "*": {"FATAL": rate}}: the share of new reports of that type that end FATAL; an empty
+        call clears them (so does ``reset``)."""
+        return self.call("PUT", "/_sandbox/report-faults", dict(faults or {}))
+
+    def listings(self, marketplace: str) -> list[dict[str, Any]]:
+        """The seller's listings on a marketplace (code or id), as GET_MERCHANT_LISTINGS_ALL_DATA reports them."""
+        return self.call("GET", "/_sandbox/listings", marketplace=marketplace)["listings"]
+
+    def set_listings(self, marketplace: str, listings: list[dict[str, Any]] | None = None, *, replace: bool = False,
+                     remove: list[str] | None = None, generate: int = 0, fba_every: int = 0) -> int:
+        """Add or change listings by SKU ({sku, title, description, price, quantity, fulfillment_channel (DEFAULT,
+        AMAZON_NA/EU/FE, or FBA/FBM), status, asin, open_date}); ``replace`` drops the others first (``replace``
+        alone empties the marketplace); ``remove`` drops SKUs; ``generate`` adds N listings GEN-0000001… (one in
+        ``fba_every`` fulfilled by Amazon). Returns the marketplace's listing count."""
+        return self.call("POST", "/_sandbox/listings", {"marketplace": marketplace, "listings": listings or [],
+                                                        "replace": replace, "remove": remove or [],
+                                                        "generate": generate, "fba_every": fba_every})["count"]
+
+    def contract(self) -> dict[str, Any]:
+        """Contract mode (``serve --contract-models DIR``): {"enabled", "checked", "operations" (operation key →
+        count since the last clear), "operations_total" (since start), "violations" [{direction, operation, method,
+        path, parameter, rule, message, text, query}]}; ``{"enabled": false}`` otherwise."""
+        return self.call("GET", "/_sandbox/contract")
+
+    def clear_contract(self) -> dict[str, Any]:
+        """Forget the contract violations and the operations seen (not the since-start totals)."""
+        return self.call("DELETE", "/_sandbox/contract")
+
+    def notifications(self, *, order_id: str | None = None, state: str | None = None, limit: int = 1000
+                      ) -> dict[str, Any]:
+        """ORDER_CHANGE notifications the sandbox made: {"faults", "sqs_endpoint", "application_id", "counts"
+        (state → number), "messages" [{seq, notification_id, subscription_id, destination_id, arn, seller_id,
+        order_id, change_type, order_status, event_ms, due_ms, state (pending, held, sent, lost, failed), copies,
+        fault, held_until_ms, attempts, sent_ms, error}]}."""
+        return self.call("GET", "/_sandbox/notifications", order_id=order_id, state=state, limit=limit)
+
+    def set_notification_faults(self, **spec: Any) -> dict[str, Any]:
+        """Delivery faults: loss, duplicate, reorder, delay (rates 0-1), delay_seconds, reorder_hold_seconds
+        (sandbox seconds), seed; no argument clears them."""
+        return self.call("PUT", "/_sandbox/notifications/faults", spec)
+
+    def deliver_notifications(self) -> int:
+        """Send the notifications due now (the sandbox does it by itself within ~50 ms)."""
+        return self.call("POST", "/_sandbox/notifications/deliver", {})["handled"]
+
     def reset(self) -> None:
         """Forget orders, feeds and requests; settings back to the start-up ones; no faults."""
         self.call("POST", "/_sandbox/reset")
@@ -112,3 +170,17 @@ class SandboxClient:
                                      headers={"Content-Type": "application/x-www-form-urlencoded"})
         with urllib.request.urlopen(req, timeout=self.timeout) as response:  # noqa: S310
             return json.loads(response.read())["access_token"]
+
+
+def format_contract_violations(report: dict[str, Any], limit: int = 30) -> str:
+    """Readable lines for a ``SandboxClient.contract()`` report (what the test fixtures show on a violation)."""
+    rows = report.get("violations") or []
+    lines = [f"{len(rows)} request-contract violation(s) against Amazon's models ({report.get('models')}):"]
+    for row in rows[:limit]:
+        lines.append(f"  - {row['text']}")
+        if row.get("query"):
+            lines.append(f"      query: {row['query'][:300]}")
+    more = len(rows) - min(limit, len(rows)) + (report.get("dropped") or 0)
+    if more:
+        lines.append(f"  ... and {more} more")
+    return "\n".join(lines)

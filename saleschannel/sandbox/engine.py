@@ -20,6 +20,7 @@ from typing import Any
 
 from . import feeds, generator, orders
 from .limits import Faults, RateLimiter
+from .notifications import Notifier
 from .settings import SandboxSettings
 from .store import Store
 from .timeutil import now_ms, parse_iso
@@ -72,6 +73,8 @@ class Sandbox:
         self._stream_mark = time.monotonic()
         self._stream_carry = 0.0
         self._signing_key = bytes.fromhex(self.credentials["signing_key"])
+        # ORDER_CHANGE notifications: hooks into the store, so every order status or buyer change is seen.
+        self.notifier = Notifier(self)
 
     # ---- clock -------------------------------------------------------------------------------------------------
     def scaled_ms(self, sandbox_seconds: float) -> int:
@@ -251,6 +254,8 @@ class Sandbox:
                     orders.buyer_cancel(doc, now, payload.get("reason") or "Changed mind about purchase")
                 elif action == "cancel":
                     orders.amazon_cancel(doc, now, payload.get("reason") or "Canceled by Amazon")
+                elif action == "malform":
+                    orders.malform(doc, now, payload)
                 elif action == "ship":
                     orders.seller_central_ship(doc, now, self.rng, carrier=payload.get("carrier") or "UPS",
                                                method=payload.get("method") or "Ground",
@@ -366,6 +371,7 @@ class Sandbox:
         self.faults.set({})
         self.store.set_meta("faults", {})
         self.limiter.reset()
+        self.notifier.reset()
 
 
 def new_document_id() -> str:

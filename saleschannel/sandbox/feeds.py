@@ -74,12 +74,19 @@ def process(
     results = []
     messages = root.findall("Message")
     successful = 0
-    for position, message in enumerate(messages, start=1):
-        message_id_text = _text(message, "MessageID")
-        message_id = int(message_id_text) if message_id_text and message_id_text.isdigit() else position
+    seen_ids: set[int] = set()
+    for message in messages:
+        message_id_text = _text(message, "MessageID") or ""
+        message_id = int(message_id_text) if message_id_text.isascii() and message_id_text.isdigit() else 0
         body = message.find(expected)
         order_id = _text(body, "AmazonOrderID")
         try:
+            if message_id <= 0:
+                raise OrderError(f"MessageID {message_id_text!r} is not a positive integer.", code=str(CODE_INVALID))
+            if message_id in seen_ids:
+                raise OrderError(f"MessageID {message_id} is used by another message of this feed.",
+                                 code=str(CODE_INVALID))
+            seen_ids.add(message_id)
             if body is None:
                 raise OrderError(f"Message {message_id} has no {expected} element.", code=str(CODE_INVALID))
             if not order_id:

@@ -25,6 +25,21 @@ USAGE_PLANS: dict[str, tuple[float, int]] = {
     "cancelFeed": (2.0, 15),
     "getFeeds": (0.0222, 10),
     "getFeedDocument": (0.0222, 10),
+    # Reports 2021-06-30 (reports.py)
+    "createReport": (0.0167, 15),
+    "getReports": (0.0222, 10),
+    "getReport": (2.0, 15),
+    "cancelReport": (0.0222, 10),
+    "getReportDocument": (0.0167, 15),
+    # Notifications v1 (notifications.py)
+    "getSubscription": (1.0, 5),
+    "createSubscription": (1.0, 5),
+    "getSubscriptionById": (1.0, 5),
+    "deleteSubscriptionById": (1.0, 5),
+    "getDestinations": (1.0, 5),
+    "createDestination": (1.0, 5),
+    "getDestination": (1.0, 5),
+    "deleteDestination": (1.0, 5),
 }
 # The sandbox's operation names where two models share an operationId.
 MODEL_OPERATION = {"getOrderV0": ("ordersV0.json", "getOrder"), "getOrder": ("orders_2026-01-01.json", "getOrder")}
@@ -55,7 +70,8 @@ class RateLimiter:
             self._buckets.clear()
 
 
-FAULT_KINDS = ("429", "500", "503", "timeout", "malformed")
+# "drop": the operation is done, then the connection closes in the middle of the answer (a dropped connection).
+FAULT_KINDS = ("429", "500", "503", "timeout", "malformed", "drop")
 
 
 class Faults:

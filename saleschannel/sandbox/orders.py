@@ -6,10 +6,9 @@ anything, then changes the document in place and stamps ``lastUpdatedMs``.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import random
-from decimal import Decimal, InvalidOperation
+import re
+from decimal import Decimal
 from typing import Any
 
 from . import catalog
@@ -26,6 +25,9 @@ ADJUSTMENT_REASONS = ["NoInventory", "CustomerReturn", "GeneralAdjustment", "Cou
 # Refundable components and the order amount each one is capped by.
 ADJUSTMENT_COMPONENTS = {"Principal": "itemPrice", "Shipping": "shippingPrice", "Tax": "itemTax",
                          "ShippingTax": "shippingTax"}
+
+ADJUSTMENT_DISCOUNTS = {"Principal": "promotionDiscount", "Shipping": "shippingDiscount"}
+AMOUNT = re.compile(r"^-?\d+(\.\d+)?$")  # xsd:decimal as Amazon's feeds write it (no exponent, no spaces)
 
 
 class OrderError(Exception):
@@ -55,6 +57,26 @@ def _recompute_status(doc: dict[str, Any]) -> None:
 def _touch(doc: dict[str, Any], now: int) -> None:
     # lastUpdated only moves forward, even if a clock step or a backdated order says otherwise.
     doc["lastUpdatedMs"] = max(now, doc["lastUpdatedMs"] + 1)
+
+
+MALFORMABLE = ("2026", "v0", "v0items")
+
+
+def malform(doc: dict[str, Any], now: int, payload: dict[str, Any]) -> None:
+    """Fault injection for one order: from now on the answers show ``value`` at ``path`` (dotted, list indexes as
+    numbers: ``orderItems.0.quantityOrdered``; ``value`` null removes the field) in the rendering named by
+    ``version`` (2026, v0 for getOrders/getOrder, v0items for getOrderItems). The order counts as updated.
+    An empty ``path`` removes every malformation of that version."""
+    version = str(payload.get("version") or "2026")
+    if version not in MALFORMABLE:
+        raise OrderError(f"version must be one of {', '.join(MALFORMABLE)}")
+    path = str(payload.get("path") or "")
+    changes = doc.setdefault("malformed", {}).setdefault(version, {})
+    if path:
+        changes[path] = payload.get("value")
+    else:
+        changes.clear()
+    _touch(doc, now)
 
 
 def become_paid(doc: dict[str, Any], now: int) -> None:
@@ -142,7 +164,7 @@ def _ship_remaining(doc, now, rng, *, carrier, method, tracking):
         _add_package(doc, now, rng, lines, carrier=carrier, method=method, tracking=tracking)
 
 
-def _add_package(doc, now, rng, lines, *, carrier, method, tracking, reference=None, content_hash=None):
+def _add_package(doc, now, rng, lines, *, carrier, method, tracking, reference=None):
     existing = {p["packageReferenceId"] for p in doc["packages"]}
     if reference is None:
         reference = str(max([int(r) for r in existing if r.isdigit()] + [0]) + 1)
@@ -157,75 +179,107 @@ def _add_package(doc, now, rng, lines, *, carrier, method, tracking, reference=N
         "shipDateMs": now,
         "createdMs": now,
         "items": [{"orderItemId": item["orderItemId"], "quantity": quantity} for item, quantity in lines],
-        "hash": content_hash,
     })
     _recompute_status(doc)
 
 
-def _fingerprint(package_detail: dict[str, Any]) -> str:
-    return hashlib.sha256(json.dumps(package_detail, sort_keys=True).encode()).hexdigest()
+# ---- confirmShipment (Orders v0): every rule ordersV0.json states, then the order's own rules -------------------
+
+PACKAGE_REQUIRED = ("packageReferenceId", "carrierCode", "trackingNumber", "shipDate", "orderItems")
+PACKAGE_STRINGS = ("packageReferenceId", "carrierCode", "carrierName", "shippingMethod", "trackingNumber", "shipDate",
+                   "shipFromSupplySourceId")
+COD_COLLECTION_METHODS = ("DirectPayment",)
+JP_MARKETPLACE = "A1VC38T7YXB528"  # codCollectionMethod: "only supported in the JP marketplace"
 
 
-def confirm_shipment(doc: dict[str, Any], body: Any, now: int, rng: random.Random) -> bool:
-    """Orders v0 confirmShipment. Returns False when the same package was already confirmed (a retry)."""
+def _is_date_time(text: str) -> bool:
+    """RFC 3339 date-time, as ``format: date-time`` means: a date AND a time (a bare date is refused)."""
+    if "T" not in text.upper():
+        return False
+    try:
+        parse_iso(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _check_shipment_request(body: Any) -> dict[str, Any]:
+    """The request's shape (ConfirmShipmentRequest, PackageDetail, ConfirmShipmentOrderItem); returns the detail."""
     if not isinstance(body, dict):
         raise OrderError("The request body must be a JSON object.")
     for field in ("marketplaceId", "packageDetail"):
-        if not body.get(field):
+        if body.get(field) in (None, ""):
             raise OrderError(f"Missing required field: {field}.")
+    if not isinstance(body["marketplaceId"], str):
+        raise OrderError("marketplaceId must be a string.")
+    if "codCollectionMethod" in body:
+        if body["codCollectionMethod"] not in COD_COLLECTION_METHODS:
+            raise OrderError(f"Invalid codCollectionMethod {body['codCollectionMethod']!r}: expected DirectPayment.")
+        if body["marketplaceId"] != JP_MARKETPLACE:
+            raise OrderError("codCollectionMethod is only supported in the JP marketplace.")
     detail = body["packageDetail"]
     if not isinstance(detail, dict):
         raise OrderError("packageDetail must be an object.")
-    for field in ("packageReferenceId", "carrierCode", "trackingNumber", "shipDate", "orderItems"):
+    for field in PACKAGE_REQUIRED:
         if detail.get(field) in (None, "", []):
             raise OrderError(f"Missing required field: packageDetail.{field}.")
-    reference = str(detail["packageReferenceId"])
-    if not reference.isdigit() or int(reference) <= 0:
-        raise OrderError("packageReferenceId must be a positive numeric value.")
-    if detail["carrierCode"] == "Other" and not detail.get("carrierName"):
-        raise OrderError("carrierName is required when carrierCode is Other.")
-    try:
-        parse_iso(str(detail["shipDate"]))
-    except ValueError:
-        raise OrderError("shipDate must be an ISO 8601 date-time.")
+    for field in PACKAGE_STRINGS:
+        if field in detail and not isinstance(detail[field], str):
+            raise OrderError(f"packageDetail.{field} must be a string.")
+    reference = detail["packageReferenceId"]
+    if not (reference.isascii() and reference.isdigit()) or int(reference) <= 0:
+        raise OrderError(f"Invalid packageReferenceId {reference!r}: only positive numeric values are supported.")
+    if detail["carrierCode"] == "Other" and not detail.get("carrierName", "").strip():
+        raise OrderError("packageDetail.carrierName is required when carrierCode is Other.")
+    if not _is_date_time(detail["shipDate"]):
+        raise OrderError(f"Invalid shipDate {detail['shipDate']!r}: expected an ISO 8601 date-time.")
+    if not isinstance(detail["orderItems"], list):
+        raise OrderError("packageDetail.orderItems must be an array.")
+    for entry in detail["orderItems"]:
+        if not isinstance(entry, dict) or entry.get("orderItemId") in (None, "") or entry.get("quantity") is None:
+            raise OrderError("Every orderItems entry needs orderItemId and quantity.")
+        if not isinstance(entry["orderItemId"], str):
+            raise OrderError("orderItems.orderItemId must be a string.")
+        quantity = entry["quantity"]
+        if not isinstance(quantity, int) or isinstance(quantity, bool) or quantity <= 0:
+            raise OrderError(f"Quantity for order item {entry['orderItemId']} must be a positive integer.")
+        codes = entry.get("transparencyCodes", [])
+        if not isinstance(codes, list) or not all(isinstance(code, str) for code in codes):
+            raise OrderError("orderItems.transparencyCodes must be an array of strings.")
+    return detail
+
+
+def confirm_shipment(doc: dict[str, Any], body: Any, now: int, rng: random.Random) -> None:
+    """Orders v0 confirmShipment: one new package. A package reference is used once per order: sending the same
+    package again is refused like any other duplicate (Amazon does not treat it as a retry)."""
+    detail = _check_shipment_request(body)
+    reference = detail["packageReferenceId"]
     if body["marketplaceId"] != doc["marketplaceId"]:
         raise OrderError(f"The order was not placed in marketplace {body['marketplaceId']}.")
     if doc["channel"] == "AFN":
         raise OrderError("Shipment confirmation is not allowed for orders fulfilled by Amazon.")
-    fingerprint = _fingerprint(detail)
-    for package in doc["packages"]:
-        if package["packageReferenceId"] == reference:
-            if package.get("hash") == fingerprint:
-                return False
-            raise OrderError(f"packageReferenceId {reference} was already used for this order with different "
-                             "content.")
+    if any(package["packageReferenceId"].lstrip("0") == reference.lstrip("0") for package in doc["packages"]):
+        raise OrderError(f"packageReferenceId {reference} was already used for this order.",
+                         details="Every package of an order needs its own packageReferenceId.")
     if doc["status"] not in ("Unshipped", "PartiallyShipped"):
         raise OrderError(f"Shipment cannot be confirmed for an order in status {doc['status']}.")
-    if not isinstance(detail["orderItems"], list):
-        raise OrderError("packageDetail.orderItems must be a list.")
     items = {i["orderItemId"]: i for i in doc["items"]}
     wanted: dict[str, int] = {}
     for entry in detail["orderItems"]:
-        if not isinstance(entry, dict) or not entry.get("orderItemId") or entry.get("quantity") is None:
-            raise OrderError("Every orderItems entry needs orderItemId and quantity.")
-        item_id = str(entry["orderItemId"])
+        item_id = entry["orderItemId"]
         if item_id not in items:
             raise OrderError(f"Order item {item_id} is not part of order {doc['orderId']}.")
-        quantity = entry["quantity"]
-        if not isinstance(quantity, int) or isinstance(quantity, bool) or quantity <= 0:
-            raise OrderError(f"Quantity for order item {item_id} must be a positive integer.")
-        wanted[item_id] = wanted.get(item_id, 0) + quantity
+        wanted[item_id] = wanted.get(item_id, 0) + entry["quantity"]
     for item_id, quantity in wanted.items():
         if quantity > unshipped(items[item_id]):
             raise OrderError(f"Quantity {quantity} for order item {item_id} exceeds the unshipped quantity "
                              f"{unshipped(items[item_id])}.")
-    _add_package(doc, parse_iso(str(detail["shipDate"])), rng, [(items[k], v) for k, v in wanted.items()],
+    _add_package(doc, parse_iso(detail["shipDate"]), rng, [(items[k], v) for k, v in wanted.items()],
                  carrier=detail.get("carrierName") or detail["carrierCode"], method=detail.get("shippingMethod", ""),
-                 tracking=str(detail["trackingNumber"]), reference=reference, content_hash=fingerprint)
+                 tracking=detail["trackingNumber"], reference=reference)
     doc["packages"][-1]["carrierCode"] = detail["carrierCode"]
     doc["packages"][-1]["createdMs"] = now
     _touch(doc, now)
-    return True
 
 
 # ---- feed messages ---------------------------------------------------------------------------------------------
@@ -259,6 +313,13 @@ def acknowledge(doc: dict[str, Any], *, status_code: str, items: list[dict[str, 
     _touch(doc, now)
 
 
+def _proceeds(item: dict[str, Any], component: str) -> Decimal:
+    """What the buyer paid for one component of an item (discounts taken off): the most that can be refunded."""
+    paid = Decimal(item[ADJUSTMENT_COMPONENTS[component]])
+    discount = ADJUSTMENT_DISCOUNTS.get(component)
+    return paid - Decimal(item[discount]) if discount else paid
+
+
 def adjust(doc: dict[str, Any], *, adjusted_items: list[dict[str, Any]], now: int) -> None:
     """OrderAdjustment: record refunds per item and component, never more than was paid."""
     if doc["status"] not in ("Shipped", "PartiallyShipped"):
@@ -281,23 +342,20 @@ def adjust(doc: dict[str, Any], *, adjusted_items: list[dict[str, Any]], now: in
                 raise OrderError(f"Component type {component!r} is not supported.")
             if currency != doc["currency"]:
                 raise OrderError(f"Currency {currency} does not match the order currency {doc['currency']}.")
-            try:
-                amount = abs(Decimal(amount_text))
-            except InvalidOperation:
-                raise OrderError(f"Amount {amount_text!r} is not a number.")
-            if amount != mp.quantize(amount):
+            if not AMOUNT.match(amount_text or ""):
+                raise OrderError(f"Amount {amount_text!r} is not a decimal number.")
+            amount = abs(Decimal(amount_text))
+            if -amount.as_tuple().exponent > mp.minor_units:  # "100.00" has two decimals, even if they are zeros
                 raise OrderError(f"Amount {amount_text} has too many decimals for {doc['currency']}.")
             plan.append((known[code], component, amount))
     totals: dict[tuple[str, str], Decimal] = {}
     for item, component, amount in plan:
         key = (item["orderItemId"], component)
         already = totals.get(key, Decimal(item["refunded"].get(component, "0")))
-        paid = Decimal(item[ADJUSTMENT_COMPONENTS[component]])
-        if component == "Principal":
-            paid -= Decimal(item["promotionDiscount"])
+        paid = _proceeds(item, component)
         if already + amount > paid:
             raise OrderError(f"Refund of {component} {already + amount} for item {item['orderItemId']} exceeds the "
-                             f"amount paid ({paid}).")
+                             f"amount paid ({paid}) less what was already refunded.")
         totals[key] = already + amount
     for (item_id, component), total in totals.items():
         known[item_id]["refunded"][component] = mp.fmt(total)

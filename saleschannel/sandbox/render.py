@@ -5,6 +5,8 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from flask import g, has_request_context
+
 from . import catalog
 from .generator import STATUS_2026, order_total
 from .orders import unshipped
@@ -25,6 +27,25 @@ def _money(amount: Decimal | str | int, currency: str, mp: catalog.Marketplace) 
 
 def _money_v0(amount: Decimal | str | int, currency: str, mp: catalog.Marketplace) -> dict[str, str]:
     return {"CurrencyCode": currency, "Amount": _fmt(amount, mp)}
+
+
+def malformed(out: Any, doc: dict[str, Any], version: str) -> Any:
+    """Apply the order's injected malformations (``orders.malform``) to a rendering; ``None`` removes a field."""
+    changes = (doc.get("malformed") or {}).get(version, {})
+    if changes and has_request_context():
+        g.sandbox_fault = "malformed"  # broken on purpose: contract mode does not hold this answer to the model
+    for path, value in changes.items():
+        *parents, last = path.split(".")
+        node = out
+        for part in parents:
+            node = node[int(part)] if isinstance(node, list) else node.setdefault(part, {})
+        key = int(last) if isinstance(node, list) else last
+        if value is None:
+            if isinstance(node, dict):
+                node.pop(key, None)
+        else:
+            node[key] = value
+    return out
 
 
 def _priced(doc: dict[str, Any]) -> bool:
@@ -107,7 +128,7 @@ def order_2026(doc: dict[str, Any], included: set[str]) -> dict[str, Any]:
             "trackingNumber": p["trackingNumber"],
             "packageItems": [{"orderItemId": i["orderItemId"], "quantity": i["quantity"]} for i in p["items"]],
         } for p in doc["packages"]]
-    return out
+    return malformed(out, doc, "2026")
 
 
 def _item_2026(doc, item, included, mp, priced) -> dict[str, Any]:
@@ -224,7 +245,7 @@ def order_v0(doc: dict[str, Any], *, data_elements: set[str] = frozenset()) -> d
         out["ShippingAddress"] = _address_v0(doc, "shippingAddress" in data_elements)
     if "buyerInfo" in data_elements:
         out["BuyerInfo"] = buyer_info_v0(doc)
-    return out
+    return malformed(out, doc, "v0")
 
 
 def order_items_v0(doc: dict[str, Any], *, data_elements: set[str] = frozenset()) -> list[dict[str, Any]]:
@@ -263,7 +284,7 @@ def order_items_v0(doc: dict[str, Any], *, data_elements: set[str] = frozenset()
         if item.get("gift") and "buyerInfo" in data_elements:
             out["BuyerInfo"] = {"GiftMessageText": item["gift"]["message"], "GiftWrapLevel": item["gift"]["wrapLevel"]}
         items.append(out)
-    return items
+    return malformed(items, doc, "v0items")
 
 
 def address_v0(doc: dict[str, Any], *, full: bool) -> dict[str, Any]:

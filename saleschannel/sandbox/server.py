@@ -19,7 +19,9 @@ TICK_SECONDS = 0.2
 
 def serve(*, data_dir: str | Path, host: str = "127.0.0.1", port: int = 8100, settings: dict[str, Any] | None = None,
           seed: int | None = None, initial_orders: int = 0, credentials_json: bool = False, threads: int = 16,
-          out=None) -> None:
+          out=None, contract_models: str | Path | None = None, contract_user_agent: str | None = None) -> None:
+    """``contract_models``: a folder of Amazon's models; turns on contract mode (``contract.py``, needs jsonschema):
+    the gateway's requests and the answers to them are checked, see ``GET /_sandbox/contract``."""
     from waitress import create_server
 
     out = out or sys.stdout
@@ -27,8 +29,17 @@ def serve(*, data_dir: str | Path, host: str = "127.0.0.1", port: int = 8100, se
     sandbox = Sandbox(data_dir, settings=settings)
     if seed is not None:
         sandbox.rng = random.Random(seed)
-    server = create_server(create_app(sandbox), host=host, port=port, threads=threads, ident="sandbox",
-                           channel_timeout=600)
+    app = create_app(sandbox)
+    sandbox.contract = None
+    if contract_models:
+        try:
+            from .contract import GATEWAY_USER_AGENT, Contract, ContractRecorder
+        except ImportError as exc:  # jsonschema is a test dependency: contract mode is for the test suite
+            raise SystemExit(f"contract mode needs jsonschema (pip install -e '.[test]'): {exc}")
+        sandbox.contract = ContractRecorder(Contract(contract_models),
+                                            user_agent=contract_user_agent or GATEWAY_USER_AGENT)
+        sandbox.contract.install(app)
+    server = create_server(app, host=host, port=port, threads=threads, ident="sandbox", channel_timeout=600)
     sandbox.url = f"http://{host}:{server.effective_port}"
     if initial_orders and sandbox.store.count_orders() == 0:
         sandbox.create_orders({"count": initial_orders, "seed": seed})
@@ -48,6 +59,9 @@ def serve(*, data_dir: str | Path, host: str = "127.0.0.1", port: int = 8100, se
         out.write(json.dumps(creds) + "\n")
     else:
         out.write(banner(creds, sandbox) + "\n")
+        if sandbox.contract is not None:
+            out.write(f"Contract mode: requests with User-Agent {sandbox.contract.user_agent}* are checked against "
+                      f"{sandbox.contract.contract.models_dir} (GET /_sandbox/contract).\n")
     out.flush()
     # Tests wait for this file (it names the port actually bound when --port 0).
     ready = {"url": sandbox.url, "pid": os.getpid()}

@@ -15,8 +15,12 @@ class SandboxSettings:
     pending_delay_seconds: float = 60.0
     stream_per_minute: float = 0.0
     feed_processing_seconds: float = 20.0
+    report_processing_seconds: float = 60.0  # createReport → DONE (half IN_QUEUE, half IN_PROGRESS): reports.py
     token_ttl_seconds: int = 3600
+    pagination_token_ttl_seconds: int = 86_400  # Amazon: "The token will expire after 24 hours."
     upload_url_ttl_seconds: int = 300
+    # Where ORDER_CHANGE notifications go: an SQS endpoint (moto in server mode locally), "" = none (notifications.py).
+    sqs_endpoint: str = ""
 
     def update(self, values: dict[str, Any]) -> None:
         known = {f.name: f for f in fields(self)}
@@ -24,6 +28,11 @@ class SandboxSettings:
             if key not in known:
                 raise ValueError(f"unknown setting {key!r} (known: {', '.join(known)})")
             if value is None:
+                continue
+            if key == "sqs_endpoint":
+                if not isinstance(value, str) or (value and not value.startswith(("http://", "https://"))):
+                    raise ValueError("sqs_endpoint must be an http(s) URL, or empty")
+                setattr(self, key, value.rstrip("/"))
                 continue
             if key == "rate_limits":
                 if not isinstance(value, bool):

@@ -54,6 +54,16 @@ CREATE TABLE IF NOT EXISTS requests (
     fault TEXT
 );
 CREATE INDEX IF NOT EXISTS requests_operation ON requests (operation, id);
+CREATE TABLE IF NOT EXISTS reports (
+    report_id TEXT PRIMARY KEY, seller_id TEXT NOT NULL, report_type TEXT NOT NULL, marketplace_ids TEXT NOT NULL,
+    options TEXT NOT NULL, data_start_ms INTEGER, data_end_ms INTEGER, status TEXT NOT NULL,
+    created_ms INTEGER NOT NULL, started_ms INTEGER, ended_ms INTEGER, document_id TEXT, fate TEXT
+);
+CREATE INDEX IF NOT EXISTS reports_status ON reports (status);
+CREATE TABLE IF NOT EXISTS listings (
+    seller_id TEXT NOT NULL, marketplace_id TEXT NOT NULL, sku TEXT NOT NULL, position INTEGER NOT NULL,
+    doc TEXT NOT NULL, PRIMARY KEY (seller_id, marketplace_id, sku)
+);
 """
 
 ORDER_COLUMNS = "order_id, seller_id, marketplace_id, status, channel, created_ms, updated_ms, due_ms, " \
@@ -67,6 +77,10 @@ def order_row(doc: dict[str, Any]) -> tuple:
 
 
 class Store:
+    # Set by the notifier (notifications.py) while a subscription exists: called with (the order before or None,
+    # the order after) inside the transaction of every order insert or update.
+    order_listener = None
+
     def __init__(self, data_dir: str | Path):
         self.data_dir = Path(data_dir)
         self.data_dir.mkdir(parents=True, exist_ok=True)
@@ -141,6 +155,10 @@ class Store:
                 taken.extend(existing)
                 db.executemany(f"INSERT INTO orders ({ORDER_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
                                [order_row(d) for d in chunk if d["orderId"] not in existing])
+                if self.order_listener is not None:
+                    for doc in chunk:
+                        if doc["orderId"] not in existing:
+                            self.order_listener(None, doc)
         return taken
 
     def order(self, order_id: str, seller_id: str | None = None) -> dict[str, Any] | None:
@@ -155,9 +173,16 @@ class Store:
     def save_order(self, doc: dict[str, Any]) -> None:
         row = order_row(doc)
         with self.write() as db:
+            listener = self.order_listener
+            before = None
+            if listener is not None:
+                found = db.execute("SELECT doc FROM orders WHERE order_id = ?", (doc["orderId"],)).fetchone()
+                before = json.loads(found[0]) if found else None
             db.execute("UPDATE orders SET seller_id=?, marketplace_id=?, status=?, channel=?, created_ms=?, "
                        "updated_ms=?, due_ms=?, buyer_email=?, seller_order_id=?, doc=? WHERE order_id=?",
                        row[1:] + row[:1])
+            if listener is not None:
+                listener(before, doc)
 
     def due_order_ids(self, now: int) -> list[str]:
         return [r[0] for r in self.db().execute(
@@ -270,6 +295,72 @@ class Store:
             db.execute(f"UPDATE feeds SET {', '.join(f'{k} = ?' for k in values)} WHERE feed_id = ?",
                        (*values.values(), feed_id))
 
+    # ---- reports and listings (reports.py) ---------------------------------------------------------------------
+    REPORT_KEYS = ("report_id", "seller_id", "report_type", "marketplace_ids", "options", "data_start_ms",
+                   "data_end_ms", "status", "created_ms", "started_ms", "ended_ms", "document_id", "fate")
+
+    def _report(self, row) -> dict[str, Any]:
+        report = dict(zip(self.REPORT_KEYS, row, strict=True))
+        report["marketplace_ids"] = json.loads(report["marketplace_ids"])
+        report["options"] = json.loads(report["options"])
+        return report
+
+    def add_report(self, report: dict[str, Any]) -> None:
+        with self.write() as db:
+            db.execute(f"INSERT INTO reports ({', '.join(self.REPORT_KEYS)}) VALUES ({','.join('?' * 13)})",
+                       tuple(json.dumps(report[k]) if k in ("marketplace_ids", "options") else report.get(k)
+                             for k in self.REPORT_KEYS))
+
+    def report(self, report_id: str) -> dict[str, Any] | None:
+        row = self.db().execute(f"SELECT {', '.join(self.REPORT_KEYS)} FROM reports WHERE report_id = ?",
+                                (report_id,)).fetchone()
+        return self._report(row) if row else None
+
+    def reports(self, *, seller_id: str | None = None, statuses: list[str] | None = None) -> list[dict[str, Any]]:
+        sql = f"SELECT {', '.join(self.REPORT_KEYS)} FROM reports WHERE 1=1"
+        args: list[Any] = []
+        if seller_id:
+            sql += " AND seller_id = ?"
+            args.append(seller_id)
+        if statuses:
+            sql += f" AND status IN ({','.join('?' * len(statuses))})"
+            args.extend(statuses)
+        return [self._report(r) for r in self.db().execute(sql + " ORDER BY created_ms DESC, report_id DESC", args)]
+
+    def update_report(self, report_id: str, **values: Any) -> None:
+        with self.write() as db:
+            db.execute(f"UPDATE reports SET {', '.join(f'{k} = ?' for k in values)} WHERE report_id = ?",
+                       (*values.values(), report_id))
+
+    def listings(self, seller_id: str, marketplace_id: str) -> list[dict[str, Any]]:
+        return [json.loads(r[0]) for r in self.db().execute(
+            "SELECT doc FROM listings WHERE seller_id = ? AND marketplace_id = ? ORDER BY position, sku",
+            (seller_id, marketplace_id))]
+
+    def count_listings(self, seller_id: str, marketplace_id: str) -> int:
+        return self.db().execute("SELECT COUNT(*) FROM listings WHERE seller_id = ? AND marketplace_id = ?",
+                                 (seller_id, marketplace_id)).fetchone()[0]
+
+    def put_listings(self, seller_id: str, marketplace_id: str, docs: list[dict[str, Any]], *,
+                     replace: bool = False) -> None:
+        """Insert or replace listings by SKU (``replace``: the marketplace's other listings are removed)."""
+        with self.write() as db:
+            if replace:
+                db.execute("DELETE FROM listings WHERE seller_id = ? AND marketplace_id = ?",
+                           (seller_id, marketplace_id))
+            start = db.execute("SELECT COALESCE(MAX(position), 0) FROM listings WHERE seller_id = ? AND "
+                               "marketplace_id = ?", (seller_id, marketplace_id)).fetchone()[0]
+            db.executemany(
+                "INSERT INTO listings (seller_id, marketplace_id, sku, position, doc) VALUES (?,?,?,?,?) "
+                "ON CONFLICT (seller_id, marketplace_id, sku) DO UPDATE SET doc = excluded.doc",
+                [(seller_id, marketplace_id, d["sku"], start + i + 1, json.dumps(d, ensure_ascii=False))
+                 for i, d in enumerate(docs)])
+
+    def delete_listings(self, seller_id: str, marketplace_id: str, skus: list[str]) -> None:
+        with self.write() as db:
+            db.executemany("DELETE FROM listings WHERE seller_id = ? AND marketplace_id = ? AND sku = ?",
+                           [(seller_id, marketplace_id, s) for s in skus])
+
     # ---- recorded requests -------------------------------------------------------------------------------------
     def record(self, *, at_ms: int, method: str, path: str, query: str, body: str, status: int,
                operation: str | None, request_id: str | None, fault: str | None) -> None:
@@ -300,5 +391,7 @@ class Store:
     def reset(self) -> None:
         """Forget orders, feeds, documents and recorded requests; keep credentials, tokens and settings."""
         with self.write() as db:
-            for table in ("orders", "documents", "feeds", "requests"):
+            for table in ("orders", "documents", "feeds", "requests", "reports", "listings"):
                 db.execute(f"DELETE FROM {table}")
+            # Reports (reports.py): the default listings come back, report faults go.
+            db.execute("DELETE FROM meta WHERE key IN ('listings_seeded', 'report_faults')")

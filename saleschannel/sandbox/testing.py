@@ -22,9 +22,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from .client import SandboxClient, SandboxControlError
+from .client import SandboxClient, SandboxControlError, format_contract_violations
 
-__all__ = ["SandboxControlError", "SandboxHandle", "run_sandbox"]
+__all__ = ["SandboxControlError", "SandboxHandle", "format_contract_violations", "run_sandbox"]
 
 
 class SandboxHandle(SandboxClient):
@@ -42,6 +42,14 @@ class SandboxHandle(SandboxClient):
                                                    "marketplace_ids")}
         return self.credentials
 
+    def assert_contract(self) -> dict[str, Any]:
+        """Raise AssertionError (readable: operation, parameter, rule) if the gateway broke Amazon's models since the
+        last ``clear_contract()``; return the report. Nothing to check when contract mode is off."""
+        report = self.contract()
+        if report.get("enabled") and report.get("violations"):
+            raise AssertionError(format_contract_violations(report))
+        return report
+
     @property
     def log(self) -> str:
         path = self.data_dir / "sandbox.log"
@@ -58,10 +66,13 @@ def run_sandbox(
     pending_delay_seconds: float = 60.0,
     extra_args: Sequence[str] = (),
     startup_timeout: float = 30.0,
+    contract_models: str | os.PathLike | None = None,
 ) -> Iterator[SandboxHandle]:
     """Run ``python -m saleschannel.sandbox serve`` on a free port with its storage in ``data_dir``; stop it on exit.
 
     The settings given here are applied at start (they also become what ``reset()`` returns to).
+    ``contract_models``: a folder of Amazon's models; the sandbox then checks the gateway's requests and its answers
+    against them (``handle.contract()``, ``handle.assert_contract()``).
     """
     data_dir = Path(data_dir)
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -71,6 +82,8 @@ def run_sandbox(
                "--data", str(data_dir), "--seed", str(seed), "--time-scale", str(time_scale),
                "--pending-delay", str(pending_delay_seconds),
                "--rate-limits" if rate_limits else "--no-rate-limits", *extra_args]
+    if contract_models is not None:
+        command += ["--contract-models", str(contract_models)]
     project_root = Path(__file__).resolve().parents[2]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(project_root),
                                                                      os.environ.get("PYTHONPATH")]))}

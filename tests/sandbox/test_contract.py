@@ -5,20 +5,19 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import datetime
 
 import httpx
-import jsonschema
 import pytest
 
 from saleschannel.sandbox.app import SpApi
+from saleschannel.sandbox.contract import MODEL_FILES, Contract
 from saleschannel.sandbox.limits import MODEL_OPERATION, USAGE_PLANS
 
 from .fixtures import spapi_models_dir
 from .helpers import ago, api, wait_for
 
 MODELS = spapi_models_dir()
-FILES = ["orders_2026-01-01.json", "ordersV0.json", "feeds_2021-06-30.json", "tokens_2021-03-01.json"]
+FILES = list(MODEL_FILES)
 
 pytestmark = pytest.mark.skipif(
     not all((MODELS / f).exists() for f in FILES),
@@ -48,21 +47,6 @@ def operations(models) -> dict[str, tuple[str, str, str, dict]]:
     return out
 
 
-format_checker = jsonschema.FormatChecker()
-
-
-@format_checker.checks("date-time", raises=ValueError)
-def _date_time(value) -> bool:
-    if not isinstance(value, str):
-        return True
-    datetime.fromisoformat(value.replace("Z", "+00:00"))
-    return bool(re.match(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}", value))
-
-
-def validator(model: dict, schema: dict) -> jsonschema.Validator:
-    return jsonschema.Draft4Validator({**schema, "definitions": model["definitions"]}, format_checker=format_checker)
-
-
 def test_usage_plans_match_the_models():
     models = load_models()
     for name, (_file, _method, _path, operation) in operations(models).items():
@@ -81,7 +65,7 @@ def test_routes_match_the_models():
 
 def run_every_operation(sandbox) -> list[httpx.Response]:
     """Call every operation with successes and errors; returns all responses (with their request ids)."""
-    sandbox.configure(rate_limits=False, feed_processing_seconds=6)
+    sandbox.configure(rate_limits=False, feed_processing_seconds=6, report_processing_seconds=6)
     responses: list[httpx.Response] = []
 
     def keep(response: httpx.Response) -> None:
@@ -160,6 +144,23 @@ def run_every_operation(sandbox) -> list[httpx.Response]:
     client.get("/feeds/2021-06-30/feeds", params={"nextToken": page["nextToken"]})
     client.get("/feeds/2021-06-30/feeds")  # 400
 
+    # Reports (sandbox/reports.py; more in test_reports.py)
+    listings = {"reportType": "GET_MERCHANT_LISTINGS_ALL_DATA", "marketplaceIds": ["A1PA6795UKMFR9"]}
+    report_id = client.post("/reports/2021-06-30/reports", json=listings).json()["reportId"]
+    queued_report = client.post("/reports/2021-06-30/reports", json=listings).json()["reportId"]
+    client.delete(f"/reports/2021-06-30/reports/{queued_report}")  # 200, no body
+    client.post("/reports/2021-06-30/reports", json={"reportType": "GET_MERCHANT_LISTINGS_ALL_DATA"})  # 400
+    report = wait_for(lambda: (r := client.get(f"/reports/2021-06-30/reports/{report_id}").json())
+                      ["processingStatus"] == "DONE" and r)
+    client.delete(f"/reports/2021-06-30/reports/{report_id}")  # 400: done
+    client.get("/reports/2021-06-30/reports/404")
+    client.get(f"/reports/2021-06-30/documents/{report['reportDocumentId']}")
+    client.get("/reports/2021-06-30/documents/amzn1.tortuga.4.na.missing")
+    page = client.get("/reports/2021-06-30/reports", params={"reportTypes": "GET_MERCHANT_LISTINGS_ALL_DATA",
+                                                             "pageSize": 1}).json()
+    client.get("/reports/2021-06-30/reports", params={"nextToken": page["nextToken"]})
+    client.get("/reports/2021-06-30/reports")  # 400
+
     # 403 on every operation (no token), then 429, 500 and 503 from fault injection
     anonymous = httpx.Client(base_url=sandbox.url, event_hooks={"response": [keep]}, timeout=30)
     calls = [("GET", "/orders/2026-01-01/orders", None), ("GET", f"/orders/2026-01-01/orders/{unshipped}", None),
@@ -173,7 +174,11 @@ def run_every_operation(sandbox) -> list[httpx.Response]:
              ("GET", f"/feeds/2021-06-30/documents/{document['feedDocumentId']}", None),
              ("POST", "/feeds/2021-06-30/feeds", {}), ("GET", "/feeds/2021-06-30/feeds", None),
              ("GET", f"/feeds/2021-06-30/feeds/{feed_id}", None),
-             ("DELETE", f"/feeds/2021-06-30/feeds/{feed_id}", None)]
+             ("DELETE", f"/feeds/2021-06-30/feeds/{feed_id}", None),
+             ("POST", "/reports/2021-06-30/reports", listings), ("GET", "/reports/2021-06-30/reports", None),
+             ("GET", f"/reports/2021-06-30/reports/{report_id}", None),
+             ("DELETE", f"/reports/2021-06-30/reports/{report_id}", None),
+             ("GET", f"/reports/2021-06-30/documents/{report['reportDocumentId']}", None)]
     for method, path, body in calls:
         anonymous.request(method, path, json=body)
     for status in ("429", "500", "503"):
@@ -181,12 +186,68 @@ def run_every_operation(sandbox) -> list[httpx.Response]:
         for method, path, body in calls:
             client.request(method, path, json=body)
     sandbox.set_faults()
+    notification_calls(sandbox, keep)
     return responses
 
 
+def notification_calls(sandbox, keep) -> None:
+    """Notifications v1 (sandbox/notifications.py; more in test_notifications.py): destinations take a grantless
+    token, subscriptions the seller's (by id: either)."""
+    creds = sandbox.credentials
+    grantless_token = httpx.post(sandbox.token_url, timeout=30, data={
+        "grant_type": "client_credentials", "scope": "sellingpartnerapi::notifications",
+        "client_id": creds["client_id"], "client_secret": creds["client_secret"]}).json()["access_token"]
+    grantless, seller = api(sandbox, grantless_token), api(sandbox)
+    grantless.event_hooks["response"] = seller.event_hooks["response"] = [keep]
+    destination = {"name": "orders", "resourceSpecification": {"sqs": {
+        "arn": "arn:aws:sqs:us-east-1:123456789012:contract-orders"}}}
+    destination_id = grantless.post("/notifications/v1/destinations", json=destination).json()["payload"][
+        "destinationId"]
+    grantless.post("/notifications/v1/destinations", json=destination)  # 409
+    grantless.post("/notifications/v1/destinations", json={"name": "x"})  # 400
+    grantless.get("/notifications/v1/destinations")
+    grantless.get(f"/notifications/v1/destinations/{destination_id}")
+    grantless.get("/notifications/v1/destinations/missing")  # 404
+    subscription = {"payloadVersion": "1.0", "destinationId": destination_id, "processingDirective": {"eventFilter": {
+        "eventFilterType": "ORDER_CHANGE", "orderChangeTypes": ["OrderStatusChange", "BuyerRequestedChange"],
+        "marketplaceIds": ["ATVPDKIKX0DER"]}}}
+    subscriptions = "/notifications/v1/subscriptions/ORDER_CHANGE"
+    subscription_id = seller.post(subscriptions, json=subscription).json()["payload"]["subscriptionId"]
+    seller.post(subscriptions, json=subscription)  # 409
+    seller.post(subscriptions, json={"destinationId": destination_id})  # 400
+    seller.get(subscriptions)
+    seller.get("/notifications/v1/subscriptions/NOT_A_TYPE")  # 400
+    seller.get(f"{subscriptions}/{subscription_id}")
+    grantless.get(f"{subscriptions}/{subscription_id}")
+    seller.get(f"{subscriptions}/missing")  # 404
+    grantless.delete(f"/notifications/v1/destinations/{destination_id}")  # 409: it has a subscription
+    seller.delete(f"{subscriptions}/{subscription_id}")
+    grantless.delete(f"{subscriptions}/{subscription_id}")  # 404
+    seller.get(subscriptions)  # 404
+    grantless.delete(f"/notifications/v1/destinations/{destination_id}")
+
+    grantless_calls = [("POST", "/notifications/v1/destinations", destination),
+                       ("GET", "/notifications/v1/destinations", None),
+                       ("GET", f"/notifications/v1/destinations/{destination_id}", None),
+                       ("DELETE", f"/notifications/v1/destinations/{destination_id}", None),
+                       ("GET", f"{subscriptions}/{subscription_id}", None),
+                       ("DELETE", f"{subscriptions}/{subscription_id}", None)]
+    seller_calls = [("POST", subscriptions, subscription), ("GET", subscriptions, None)]
+    anonymous = httpx.Client(base_url=sandbox.url, event_hooks={"response": [keep]}, timeout=30)
+    for method, path, body in grantless_calls + seller_calls:
+        anonymous.request(method, path, json=body)  # 403
+    for status in ("429", "500", "503"):
+        sandbox.set_faults({"*": {status: 1.0}})
+        for client, calls in ((grantless, grantless_calls), (seller, seller_calls)):
+            for method, path, body in calls:
+                client.request(method, path, json=body)
+    sandbox.set_faults()
+
+
 def test_every_response_validates_against_its_model(sandbox):
-    models = load_models()
-    ops = operations(models)
+    """The same validator as the contract mode's (saleschannel/sandbox/contract.py), on raw requests."""
+    ops = operations(load_models())
+    contract = Contract(MODELS)
     responses = run_every_operation(sandbox)
     by_request_id = {r["request_id"]: r for r in sandbox.requests(limit=10_000)}
     checked: dict[str, set[int]] = {}
@@ -198,13 +259,10 @@ def test_every_response_validates_against_its_model(sandbox):
         if name in (None, "lwaToken"):
             continue
         model_file, _method, _path, operation = ops[name]
-        spec = operation["responses"].get(str(response.status_code))
-        assert spec is not None, f"{name}: status {response.status_code} is not in the model"
-        if "schema" not in spec:
-            assert response.content == b"", f"{name} {response.status_code}: the model has no body"
-        else:
-            errors = sorted(validator(models[model_file], spec["schema"]).iter_errors(response.json()), key=str)
-            assert not errors, f"{name} {response.status_code}: {errors[0].message} at {list(errors[0].path)}"
+        model_operation = contract.operations[f"{model_file.removesuffix('.json')}/{operation['operationId']}"]
+        violations = contract.check_response(model_operation, response.status_code, response.content,
+                                             response.headers.get("content-type", ""))
+        assert not violations, "\n".join(map(str, violations))
         checked.setdefault(name, set()).add(response.status_code)
     assert set(checked) == set(USAGE_PLANS), set(USAGE_PLANS) - set(checked)
     for name, statuses in checked.items():

@@ -180,3 +180,208 @@ def test_upload_urls_are_signed_and_expire(sandbox, client):
     time.sleep(1.5)  # the URL's date has whole seconds: wait past the next second as well
     expired = httpx.put(url, content=b"<x/>")
     assert expired.status_code == 403 and "expired" in expired.text
+
+
+# ---- strict rules: each refused when broken, accepted when right ------------------------------------------------
+
+ACK = "POST_ORDER_ACKNOWLEDGEMENT_DATA"
+ADJUSTMENT = "POST_PAYMENT_ADJUSTMENT_DATA"
+FULFILLMENT = "POST_ORDER_FULFILLMENT_DATA"
+
+
+def acknowledgement(order_id: str, item: str, reason: str) -> str:
+    return (f"<OrderAcknowledgement><AmazonOrderID>{order_id}</AmazonOrderID><StatusCode>Failure</StatusCode>"
+            f"<Item><AmazonOrderItemCode>{item}</AmazonOrderItemCode><CancelReason>{reason}</CancelReason></Item>"
+            "</OrderAcknowledgement>")
+
+
+def refund(order_id: str, item: str, components: dict[str, str], currency: str) -> str:
+    parts = "".join(f'<Component><Type>{name}</Type><Amount currency="{currency}">{amount}</Amount></Component>'
+                    for name, amount in components.items())
+    return (f"<OrderAdjustment><AmazonOrderID>{order_id}</AmazonOrderID><AdjustedItem>"
+            f"<AmazonOrderItemCode>{item}</AmazonOrderItemCode><AdjustmentReason>CustomerReturn</AdjustmentReason>"
+            f"<ItemPriceAdjustments>{parts}</ItemPriceAdjustments></AdjustedItem></OrderAdjustment>")
+
+
+def shipped_order(sandbox, marketplace="US", status="Shipped", **item) -> tuple[str, str]:
+    line = {"sku": "SANDBOX-SKU-010", "qty": 2, **item}
+    [order_id] = sandbox.create_orders(count=1, marketplace=marketplace, fulfillment="MFN", status="Unshipped",
+                                       promotion=False, replacement=False, items=[line])
+    if status != "Unshipped":
+        sandbox.set_status(order_id, status)
+    return order_id, sandbox.order(order_id)["items"][0]["orderItemId"]
+
+
+def results(report: str) -> tuple[int, int]:
+    """(MessagesSuccessful, MessagesWithError) of a processing report."""
+    def number(tag):
+        return int(report.split(f"<{tag}>")[1].split("<")[0])
+    return number("MessagesSuccessful"), number("MessagesWithError")
+
+
+@pytest.mark.parametrize("feed_type, right, wrong", [
+    (ACK, "OrderAcknowledgement", "OrderAdjustment"),
+    (ADJUSTMENT, "OrderAdjustment", "OrderFulfillment"),
+    (FULFILLMENT, "OrderFulfillment", "OrderAcknowledgement"),
+])
+def test_message_type_must_fit_the_feed_type(sandbox, client, feed_type, right, wrong):
+    refused, report = finished(client, submit(client, feed_type, envelope(sandbox, wrong, [])))
+    assert refused["processingStatus"] == "FATAL"
+    assert f"does not match feed type {feed_type}" in report
+    accepted, report = finished(client, submit(client, feed_type, envelope(sandbox, right, [])))
+    assert accepted["processingStatus"] == "DONE" and results(report) == (0, 0)
+
+
+def test_a_message_body_of_another_type_is_an_error(sandbox, client):
+    order_id, item = shipped_order(sandbox, status="Unshipped")
+    body = acknowledgement(order_id, item, "NoInventory")
+    _feed, report = finished(client, submit(client, ADJUSTMENT, envelope(sandbox, "OrderAdjustment", [body])))
+    assert results(report) == (0, 1) and "has no OrderAdjustment element" in report
+    assert sandbox.order(order_id)["status"] == "Unshipped"
+
+
+def test_cancel_reason_must_be_one_of_amazons(sandbox, client):
+    order_id, item = shipped_order(sandbox, status="Unshipped")
+    _feed, report = finished(client, submit(client, ACK, envelope(sandbox, "OrderAcknowledgement", [
+        acknowledgement(order_id, item, "OutOfStock")])))
+    assert results(report) == (0, 1) and "CancelReason 'OutOfStock' is not valid" in report
+    assert sandbox.order(order_id)["status"] == "Unshipped"
+    _feed, report = finished(client, submit(client, ACK, envelope(sandbox, "OrderAcknowledgement", [
+        acknowledgement(order_id, item, "NoInventory")])))
+    assert results(report) == (1, 0)
+    assert sandbox.order(order_id)["status"] == "Canceled"
+
+
+def test_refund_never_above_the_items_remaining_proceeds_across_feeds(sandbox, client):
+    order_id, item = shipped_order(sandbox, price="10.00", tax="1.90", shipping="4.00", shipping_tax="0.76")
+    first = refund(order_id, item, {"Principal": "15.00", "Tax": "1.90", "Shipping": "4.00"}, "USD")
+    _feed, report = finished(client, submit(client, ADJUSTMENT, envelope(sandbox, "OrderAdjustment", [first])))
+    assert results(report) == (1, 0)
+    # what was refunded by the first feed counts: 5.00 of Principal is left, no Tax, no Shipping
+    over = [refund(order_id, item, {"Principal": "5.01"}, "USD"),
+            refund(order_id, item, {"Tax": "0.01"}, "USD"),
+            refund(order_id, item, {"Shipping": "0.01"}, "USD"),
+            refund(order_id, item, {"ShippingTax": "0.77"}, "USD")]
+    _feed, report = finished(client, submit(client, ADJUSTMENT, envelope(sandbox, "OrderAdjustment", over)))
+    assert results(report) == (0, 4) and report.count("less what was already refunded") == 4
+    rest = refund(order_id, item, {"Principal": "5.00", "ShippingTax": "0.76"}, "USD")
+    _feed, report = finished(client, submit(client, ADJUSTMENT, envelope(sandbox, "OrderAdjustment", [rest])))
+    assert results(report) == (1, 0)
+    assert sandbox.order(order_id)["items"][0]["refunded"] == {"Principal": "20.00", "Tax": "1.90",
+                                                               "Shipping": "4.00", "ShippingTax": "0.76"}
+
+
+@pytest.mark.parametrize("status, accepted", [
+    ("Unshipped", False), ("Canceled", False), ("PartiallyShipped", True), ("Shipped", True)])
+def test_refund_only_on_a_shipped_order(sandbox, client, status, accepted):
+    order_id, item = shipped_order(sandbox, status=status, price="10.00")
+    body = refund(order_id, item, {"Principal": "1.00"}, "USD")
+    _feed, report = finished(client, submit(client, ADJUSTMENT, envelope(sandbox, "OrderAdjustment", [body])))
+    assert results(report) == ((1, 0) if accepted else (0, 1))
+    assert sandbox.order(order_id)["items"][0]["refunded"] == ({"Principal": "1.00"} if accepted else {})
+
+
+@pytest.mark.parametrize("amount, currency, error", [
+    ("100.5", "JPY", "too many decimals for JPY"),
+    ("100.00", "JPY", "too many decimals for JPY"),
+    ("100", "USD", "Currency USD does not match the order currency JPY"),
+    ("1e2", "JPY", "is not a decimal number"),
+    (" ", "JPY", "is not a decimal number"),
+    ("100", "JPY", None),
+])
+def test_refund_in_the_orders_currency_and_decimals(sandbox, client, amount, currency, error):
+    order_id, item = shipped_order(sandbox, marketplace="JP", price="1500")
+    body = refund(order_id, item, {"Principal": amount}, currency)
+    _feed, report = finished(client, submit(client, ADJUSTMENT, envelope(sandbox, "OrderAdjustment", [body])))
+    if error:
+        assert results(report) == (0, 1) and error in report
+        assert sandbox.order(order_id)["items"][0]["refunded"] == {}
+    else:
+        assert results(report) == (1, 0), report
+        assert sandbox.order(order_id)["items"][0]["refunded"] == {"Principal": "100"}
+
+
+def test_message_ids_are_positive_and_unique(sandbox, client):
+    order_id, item = shipped_order(sandbox, price="10.00")
+    body = refund(order_id, item, {"Principal": "1.00"}, "USD")
+    messages = "".join(f"<Message><MessageID>{n}</MessageID>{body}</Message>" for n in ("1", "1", "x", "2"))
+    content = envelope(sandbox, "OrderAdjustment", []).replace("</AmazonEnvelope>", messages + "</AmazonEnvelope>")
+    _feed, report = finished(client, submit(client, ADJUSTMENT, content))
+    assert results(report) == (2, 2)
+    assert "used by another message" in report and "MessageID 'x' is not a positive integer" in report
+    assert sandbox.order(order_id)["items"][0]["refunded"] == {"Principal": "2.00"}
+
+
+def test_processing_takes_the_configured_sandbox_time(sandbox, client):
+    sandbox.configure(feed_processing_seconds=600)  # 10 real seconds at time scale 60
+    feed_id = submit(client, ACK, envelope(sandbox, "OrderAcknowledgement", []))
+    feed = client.get(f"/feeds/2021-06-30/feeds/{feed_id}").json()
+    assert feed["processingStatus"] == "IN_QUEUE" and "resultFeedDocumentId" not in feed
+    sandbox.configure(time_scale=600)  # the same 600 sandbox seconds now last one real second
+    feed = wait_for(lambda: (f := client.get(f"/feeds/2021-06-30/feeds/{feed_id}").json())["processingStatus"]
+                    == "DONE" and f)
+    assert feed["resultFeedDocumentId"]
+
+
+def test_get_feeds_input_rules(sandbox, client):
+    sandbox.configure(feed_processing_seconds=3600)
+    for _ in range(2):
+        submit(client, ACK, envelope(sandbox, "OrderAcknowledgement", []))
+    url = "/feeds/2021-06-30/feeds"
+    first = client.get(url, params={"feedTypes": ACK, "pageSize": 1})
+    assert first.status_code == 200 and first.json()["nextToken"]
+    token = first.json()["nextToken"]
+    refused = {
+        "token with other parameters": {"nextToken": token, "feedTypes": ACK},
+        "token with page size": {"nextToken": token, "pageSize": 1},
+        "no feed types": {"pageSize": 10},
+        "empty feed types": {"feedTypes": ""},
+        "eleven feed types": {"feedTypes": ",".join(f"TYPE_{n}" for n in range(11))},
+        "eleven marketplaces": {"feedTypes": ACK, "marketplaceIds": ",".join([US] * 11)},
+        "empty statuses": {"feedTypes": ACK, "processingStatuses": ""},
+        "unknown status": {"feedTypes": ACK, "processingStatuses": "BAD_VALUE,DONE"},
+        "page size 0": {"feedTypes": ACK, "pageSize": 0},
+        "page size 101": {"feedTypes": ACK, "pageSize": 101},
+        "page size not a number": {"feedTypes": ACK, "pageSize": "ten"},
+        "since not a date": {"feedTypes": ACK, "createdSince": "yesterday"},
+        "since after until": {"feedTypes": ACK, "createdSince": "2026-11-02T00:00:00Z",
+                              "createdUntil": "2026-11-01T00:00:00Z"},
+    }
+    for name, params in refused.items():
+        response = client.get(url, params=params)
+        assert response.status_code == 400, name
+        assert response.json()["errors"][0]["code"] == "InvalidInput", name
+    assert len(client.get(url, params={"nextToken": token}).json()["feeds"]) == 1
+    accepted = client.get(url, params={"feedTypes": ACK, "marketplaceIds": US, "processingStatuses": "IN_QUEUE",
+                                       "pageSize": 100, "createdSince": "2026-01-01T00:00:00Z"})
+    assert accepted.status_code == 200 and len(accepted.json()["feeds"]) == 2
+
+
+def test_create_feed_and_document_input_rules(sandbox, client):
+    document_id = client.post("/feeds/2021-06-30/documents", json={"contentType": "text/xml"}).json()["feedDocumentId"]
+    for body in ({"contentType": 5}, {"contentType": " "}, []):
+        assert client.post("/feeds/2021-06-30/documents", json=body).status_code == 400
+    good = {"feedType": ACK, "marketplaceIds": [US], "inputFeedDocumentId": document_id}
+    for name, change in {
+        "feed type not a string": {"feedType": 1},
+        "document id not a string": {"inputFeedDocumentId": 1},
+        "marketplaces not a list": {"marketplaceIds": US},
+        "marketplace not a string": {"marketplaceIds": [1]},
+        "26 marketplaces": {"marketplaceIds": [US] * 26},
+        "unknown marketplace": {"marketplaceIds": ["A1VC38T7YXB529"]},
+        "options not strings": {"feedOptions": {"x": 1}},
+        "options not an object": {"feedOptions": ["x"]},
+    }.items():
+        response = client.post("/feeds/2021-06-30/feeds", json={**good, **change})
+        assert response.status_code == 400, name
+        assert response.json()["errors"][0]["code"] == "InvalidInput", name
+    created = client.post("/feeds/2021-06-30/feeds", json={**good, "feedOptions": {"any": "thing"}})
+    assert created.status_code == 202 and created.json()["feedId"]
+
+
+def test_get_feed_document_flag_is_a_boolean(sandbox, client):
+    document_id = client.post("/feeds/2021-06-30/documents", json={"contentType": "text/xml"}).json()["feedDocumentId"]
+    url = f"/feeds/2021-06-30/documents/{document_id}"
+    assert client.get(url, params={"enableContentEncodingUrlHeader": "yes"}).status_code == 400
+    assert client.get(url, params={"enableContentEncodingUrlHeader": "true"}).status_code == 200
+    assert client.get(url).status_code == 200

@@ -124,9 +124,11 @@ def test_included_data_decides_what_is_returned(sandbox, client):
 
 def test_pagination_walks_every_order_once_with_url_encoded_tokens(sandbox, client):
     created = set(sandbox.create_orders(count=57, seed=11, created_at=ago(hours=1)))
+    first_page = {"createdAfter": ago(hours=2), "maxResultsPerPage": 20}
     seen, token, pages = [], None, 0
     while True:
-        params = {"paginationToken": token} if token else {"createdAfter": ago(hours=2), "maxResultsPerPage": 20}
+        # Every page repeats the first page's parameters (Amazon's Pagination rule), plus the token.
+        params = {**first_page, "paginationToken": token} if token else first_page
         body = search(client, **params).json()
         pages += 1
         seen += [o["orderId"] for o in body["orders"]]
@@ -136,10 +138,13 @@ def test_pagination_walks_every_order_once_with_url_encoded_tokens(sandbox, clie
     assert pages == 3
     assert sorted(seen) == sorted(created)
     # A client that forgets to URL-encode a token breaks, as with Amazon ('+' arrives as a space).
-    raw = search(client, createdAfter=ago(hours=2), maxResultsPerPage=1).json()["pagination"]["nextToken"]
+    after = ago(hours=2)
+    raw = search(client, createdAfter=after, maxResultsPerPage=1).json()["pagination"]["nextToken"]
     assert "+" in raw
-    assert client.get(f"{SEARCH}?paginationToken={raw}").status_code == 400
-    assert client.get(SEARCH, params={"paginationToken": raw}).status_code == 200
+    unencoded = client.get(f"{SEARCH}?createdAfter={after}&maxResultsPerPage=1&paginationToken={raw}")
+    assert unencoded.status_code == 400
+    encoded = client.get(SEARCH, params={"createdAfter": after, "maxResultsPerPage": 1, "paginationToken": raw})
+    assert encoded.status_code == 200
 
 
 def test_get_order(sandbox, client):

@@ -43,11 +43,12 @@ def test_get_orders_pages_and_filters(sandbox, client):
     params = {"MarketplaceIds": US, "CreatedAfter": ago(hours=2), "MaxResultsPerPage": 3}
     first = client.get("/orders/v0/orders", params=params).json()["payload"]
     assert len(first["Orders"]) == 3 and first["NextToken"] and "CreatedBefore" in first
-    second = client.get("/orders/v0/orders", params={"MarketplaceIds": US, "NextToken": first["NextToken"]})
+    # Every page repeats the first page's parameters, plus the token.
+    second = client.get("/orders/v0/orders", params={**params, "NextToken": first["NextToken"]})
     rest = second.json()["payload"]
     assert "NextToken" in rest
     ids = [o["AmazonOrderId"] for o in first["Orders"] + rest["Orders"]]
-    third = client.get("/orders/v0/orders", params={"MarketplaceIds": US, "NextToken": rest["NextToken"]})
+    third = client.get("/orders/v0/orders", params={**params, "NextToken": rest["NextToken"]})
     ids += [o["AmazonOrderId"] for o in third.json()["payload"]["Orders"]]
     assert sorted(ids) == sorted(unshipped + pending)
     only_pending = client.get("/orders/v0/orders", params={"MarketplaceIds": US, "CreatedAfter": ago(hours=2),
@@ -129,8 +130,10 @@ def test_confirm_shipment_ships_and_updates_status(sandbox, client):
     order = client.get(f"/orders/v0/orders/{order_id}").json()["payload"]
     assert (order["OrderStatus"], order["NumberOfItemsShipped"], order["NumberOfItemsUnshipped"]) == (
         "PartiallyShipped", 2, 2)
-    # the same package again is a harmless retry
-    assert client.post(url, json=body).status_code == 204
+    # the same package again is a duplicate, refused like Amazon does (not taken as a retry), and changes nothing
+    again = client.post(url, json=body)
+    assert again.status_code == 400 and "already used" in error_message(again)
+    assert again.json()["errors"][0]["code"] == "InvalidInput"
     assert client.get(f"/orders/v0/orders/{order_id}").json()["payload"]["NumberOfItemsShipped"] == 2
     reused = client.post(url, json=package([{"orderItemId": b, "quantity": 1}]))
     assert reused.status_code == 400 and "already used" in error_message(reused)
@@ -157,9 +160,28 @@ def test_confirm_shipment_refusals(sandbox, client):
         "too many": package([{"orderItemId": item, "quantity": 3}]),
         "zero": package([{"orderItemId": item, "quantity": 0}]),
         "reference not numeric": package(ok_items, reference="PKG-1"),
+        "reference zero": package(ok_items, reference="0"),
+        "reference negative": package(ok_items, reference="-1"),
+        "reference not a string": package(ok_items, reference=1),
         "other without name": package(ok_items, carrierCode="Other", carrierName=""),
+        "other with blank name": package(ok_items, carrierCode="Other", carrierName="  "),
+        "carrier code not a string": package(ok_items, carrierCode=5),
+        "tracking not a string": package(ok_items, trackingNumber=123456),
+        "ship date not ISO": package(ok_items, shipDate="02/21/2022"),
+        "ship date without time": package(ok_items, shipDate="2026-11-20"),
+        "item id not a string": package([{"orderItemId": int(item), "quantity": 1}]),
+        "quantity as text": package([{"orderItemId": item, "quantity": "1"}]),
+        "quantity fractional": package([{"orderItemId": item, "quantity": 1.5}]),
+        "no quantity": package([{"orderItemId": item}]),
+        "transparency codes not strings": package([{"orderItemId": item, "quantity": 1, "transparencyCodes": [1]}]),
+        "items not a list": package({"orderItemId": item, "quantity": 1}),
+        "package not an object": {"marketplaceId": US, "packageDetail": "1"},
+        "cod outside JP": {**package(ok_items), "codCollectionMethod": "DirectPayment"},
+        "cod unknown method": {**package(ok_items), "codCollectionMethod": "Cash"},
         "wrong marketplace": {**package(ok_items), "marketplaceId": "A1PA6795UKMFR9"},
         "no marketplace": {"packageDetail": package(ok_items)["packageDetail"]},
+        "no package": {"marketplaceId": US},
+        "not an object": [package(ok_items)],
     }
     for field in ("packageReferenceId", "carrierCode", "trackingNumber", "shipDate", "orderItems"):
         body = package(ok_items)
@@ -174,13 +196,64 @@ def test_confirm_shipment_refusals(sandbox, client):
     missing = client.post("/orders/v0/orders/111-0000000-0000000/shipmentConfirmation", json=package(ok_items))
     assert missing.status_code == 404
 
-    [pending] = sandbox.create_orders(count=1, marketplace="US", fulfillment="MFN", status="Pending")
-    [fba] = sandbox.create_orders(count=1, marketplace="US", fulfillment="AFN", status="Unshipped")
-    for other in (pending, fba):
-        other_item = sandbox.order(other)["items"][0]["orderItemId"]
-        response = client.post(f"/orders/v0/orders/{other}/shipmentConfirmation",
-                               json=package([{"orderItemId": other_item, "quantity": 1}]))
-        assert response.status_code == 400
+    # the same request, right this time, is accepted: a refusal changed nothing
+    accepted = client.post(url, json=package(ok_items, carrierCode="Other", carrierName="Speedy Couriers",
+                                             shipDate="2026-11-20T10:00:00+01:00"))
+    assert accepted.status_code == 204, accepted.text
+    assert sandbox.order(order_id)["packages"][0]["carrierCode"] == "Other"
+
+
+@pytest.mark.parametrize("status, fulfillment, why", [
+    ("Pending", "MFN", "status Pending"),
+    ("Shipped", "MFN", "status Shipped"),
+    ("Canceled", "MFN", "status Canceled"),
+    ("Unshipped", "AFN", "fulfilled by Amazon"),
+    ("Shipped", "AFN", "fulfilled by Amazon"),
+])
+def test_confirm_shipment_only_for_unshipped_or_partially_shipped_merchant_orders(sandbox, client, status,
+                                                                                  fulfillment, why):
+    [order_id] = sandbox.create_orders(count=1, marketplace="US", fulfillment=fulfillment, status=status,
+                                       items=[{"sku": "SANDBOX-SKU-005", "qty": 2}])
+    before = sandbox.order(order_id)
+    item = before["items"][0]["orderItemId"]
+    response = client.post(f"/orders/v0/orders/{order_id}/shipmentConfirmation",
+                           json=package([{"orderItemId": item, "quantity": 1}], reference="7"))
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["code"] == "InvalidInput"
+    assert why in error_message(response)
+    after = sandbox.order(order_id)
+    assert (after["status"], after["packages"]) == (before["status"], before["packages"])
+
+
+def test_confirm_shipment_of_a_partially_shipped_order_up_to_what_is_left(sandbox, client):
+    [order_id] = sandbox.create_orders(count=1, marketplace="US", fulfillment="MFN", status="Unshipped",
+                                       items=[{"sku": "SANDBOX-SKU-005", "qty": 3}])
+    item = sandbox.order(order_id)["items"][0]["orderItemId"]
+    url = f"/orders/v0/orders/{order_id}/shipmentConfirmation"
+    assert client.post(url, json=package([{"orderItemId": item, "quantity": 1}], reference="1")).status_code == 204
+    # the same item twice in one package counts twice: 1 + 2 is more than the 2 left
+    over = client.post(url, json=package([{"orderItemId": item, "quantity": 1}, {"orderItemId": item, "quantity": 2}],
+                                         reference="2"))
+    assert over.status_code == 400 and "exceeds the unshipped quantity 2" in error_message(over)
+    duplicate = client.post(url, json=package([{"orderItemId": item, "quantity": 2}], reference="1"))
+    assert duplicate.status_code == 400 and "already used" in error_message(duplicate)
+    rest = client.post(url, json=package([{"orderItemId": item, "quantity": 2}], reference="2"))
+    assert rest.status_code == 204
+    order = sandbox.order(order_id)
+    assert order["status"] == "Shipped" and [p["packageReferenceId"] for p in order["packages"]] == ["1", "2"]
+    # a retry of a package Amazon has, once the order is Shipped, is still told apart as a duplicate
+    late = client.post(url, json=package([{"orderItemId": item, "quantity": 2}], reference="2"))
+    assert late.status_code == 400 and "already used" in error_message(late)
+
+
+def test_confirm_shipment_with_cash_on_delivery_in_japan(sandbox, client):
+    [order_id] = sandbox.create_orders(count=1, marketplace="JP", fulfillment="MFN", status="Unshipped")
+    item = sandbox.order(order_id)["items"][0]
+    body = package([{"orderItemId": item["orderItemId"], "quantity": item["qty"],
+                     "transparencyCodes": ["09876543211234567890"]}])
+    body.update(marketplaceId="A1VC38T7YXB528", codCollectionMethod="DirectPayment")
+    response = client.post(f"/orders/v0/orders/{order_id}/shipmentConfirmation", json=body)
+    assert response.status_code == 204, response.text
 
 
 def test_concurrent_confirmations_never_ship_more_than_ordered(sandbox, client):
