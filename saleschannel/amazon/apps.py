@@ -12,6 +12,9 @@ class AmazonConfig(AppConfig):
         from saleschannel.web import notices
 
         notices.register(import_error_notices)
+        from saleschannel.amazon.health import sync_health_notices  # also registers the alert e-mail task
+
+        notices.register(sync_health_notices)
         from saleschannel.amazon.channel import install  # outbound, screens, alerts
 
         install()

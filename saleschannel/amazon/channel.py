@@ -2,10 +2,13 @@
 
 Called by the sales rules and services inside the Commerce transaction (``sales/channels.py``):
 
-* ``veto`` refuses what Amazon cannot honour: a credit memo on an order that has not shipped (it must be canceled
-  from Amazon Order Details instead), a cancellation once anything has shipped, shipping an FBA or canceled order;
-* ``after_shipment`` / ``after_cancel`` / ``after_creditmemo`` write the outbox message in the same transaction;
-* ``payment_links`` gives the links of the order view's Payment & Shipping Method section.
+* ``veto`` refuses what Amazon cannot honour: Commerce's own (reasonless) cancellation — an Amazon order is canceled
+  only the Amazon way, ``outbound.amazon_order_cancel``, with one of Amazon's reasons —, a credit memo on an order
+  that has not shipped (it must be canceled instead), shipping an FBA or canceled order;
+* ``cancel_dialog`` makes the order view's Cancel open the Amazon cancel dialog (the one of Amazon Order Details),
+  allowed or refused by ``rules.can_cancel_on_amazon`` alone;
+* ``after_shipment`` / ``after_creditmemo`` write the outbox message in the same transaction;
+* ``payment_links`` / ``payment_information`` give the order view's Payment & Shipping Method section.
 
 Changes that Amazon itself made (applied by the sync inside ``origin.applying_amazon_change()``) are neither
 vetoed nor echoed back.
@@ -16,23 +19,107 @@ the order grid's "Amazon Order Number" column and the Amazon alerts.
 
 from __future__ import annotations
 
+from django.db.models import Exists, OuterRef
 from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 
-from saleschannel.amazon import outbound
-from saleschannel.amazon.models import AmazonOrder, AmazonOrderStatus
+from saleschannel.amazon import outbound, rules
+from saleschannel.amazon.forms import CancelOrderForm
+from saleschannel.amazon.models import AmazonOrder, AmazonOrderStatus, OutboxKind, OutboxMessage
 from saleschannel.amazon.origin import is_applying_amazon_change
-from saleschannel.sales.channels import OrderChannel
+from saleschannel.money import format_money
+from saleschannel.sales.channels import ChannelCancel, OrderChannel
+from saleschannel.sales.models import Order, OrderState
 
 S = AmazonOrderStatus
 NOT_SHIPPED = (S.PENDING, S.PENDING_AVAILABILITY, S.UNSHIPPED)
-SHIPPED = (S.PARTIALLY_SHIPPED, S.SHIPPED, S.COMPLETED)
 
 
 def _commerce_shipped(order) -> bool:
     return any(item.qty_shipped for item in order.items.all())
+
+
+# Why Commerce's own Cancel (order view without the dialog, mass action, services) refuses an Amazon order.
+CANCEL_THE_AMAZON_WAY = gettext_lazy("Amazon order: cancel it from Amazon Order Details with a reason.")
+
+
+def _outbox_flags(orders):
+    """Amazon orders annotated with whether a cancellation / a shipment was queued for (or sent to) Amazon."""
+    def queued(kind):
+        return Exists(OutboxMessage.objects.filter(amazon_order=OuterRef("pk"), kind=kind))
+
+    return orders.annotate(cancel_queued=queued(OutboxKind.CANCEL), shipment_queued=queued(OutboxKind.SHIPMENT))
+
+
+def amazon_order_of(order) -> AmazonOrder | None:
+    """The Amazon order of a Commerce order, loaded once per instance with its outbox flags (no extra query for
+    ``can_cancel`` on the order view); None for other orders."""
+    if getattr(order, "origin", "") != "amazon" or order.pk is None:
+        return None
+    descriptor = type(order).amazon_order
+    if not descriptor.is_cached(order):
+        amazon = _outbox_flags(AmazonOrder.objects.filter(commerce_order_id=order.pk)).first()
+        descriptor.related.set_cached_value(order, amazon)
+    return outbound.amazon_order_for(order)
+
+
+def outbox_kinds(amazon: AmazonOrder) -> set[str] | None:
+    """The outbox kinds the cancel rule asks about, when ``amazon`` was loaded with its flags (else None: read)."""
+    if not hasattr(amazon, "cancel_queued"):
+        return None
+    return {kind for kind, queued in ((OutboxKind.CANCEL, amazon.cancel_queued),
+                                      (OutboxKind.SHIPMENT, amazon.shipment_queued)) if queued}
+
+
+def can_cancel(amazon: AmazonOrder, commerce: Order | None = None, kinds: set[str] | None = None):
+    """``rules.can_cancel_on_amazon`` with what the caller already holds."""
+    return rules.can_cancel_on_amazon(amazon, commerce_order=commerce,
+                                      outbox_kinds=kinds if kinds is not None else outbox_kinds(amazon))
+
+
+def cancel_consequences(amazon: AmazonOrder, commerce: Order | None) -> list[str]:
+    """What canceling ``amazon`` now does, sentence by sentence, as ``outbound.amazon_order_cancel`` does it: for the
+    cancel dialog. ``commerce``'s items with their products, when there is a Commerce order."""
+    lines = [_("Amazon is told the order is canceled, with the reason you choose. Amazon does not charge the buyer "
+               "for it (Amazon charges only when an order ships).")]
+    reserved = 0
+    if commerce is None:
+        lines.append(_("There is no Commerce order to cancel."))
+        if amazon.is_reserved:
+            lines.append(_("The stock reserved for the Amazon order is released."))
+            reserved = 1
+    elif commerce.state in (OrderState.CANCELED, OrderState.CLOSED):
+        lines.append(_("Commerce order #%(number)s is already canceled or closed: it stays as it is.") % {
+            "number": commerce.number})
+    else:
+        paid = commerce.total_paid - commerce.total_refunded
+        if paid > 0:
+            lines.append(_("Commerce order #%(number)s was invoiced: the buyer is refunded in full (%(amount)s) "
+                           "with a credit memo, and the rest of the order is canceled.") % {
+                "number": commerce.number, "amount": format_money(paid, commerce.currency)})
+        else:
+            lines.append(_("Commerce order #%(number)s is canceled.") % {"number": commerce.number})
+        reserved = sum(item.qty_to_ship for item in commerce.items.all()
+                       if item.product_id and item.product and item.product.manage_stock)
+        if reserved:
+            lines.append(ngettext("The stock reserved for it (%(count)d unit) is released.",
+                                  "The stock reserved for it (%(count)d units) is released.", reserved)
+                         % {"count": reserved})
+    if not reserved:
+        lines.append(_("No stock is reserved for it: stock levels do not change."))
+    lines.append(_("This cannot be undone."))
+    return lines
+
+
+def cancel_dialog_context(amazon: AmazonOrder, commerce: Order | None, *, form=None, next_url: str = "") -> dict:
+    """What the cancel dialog (``amazon/cancel_dialog.html``) shows, on Amazon Order Details and the order view."""
+    return {
+        "amazon_order": amazon, "form": form or CancelOrderForm(),
+        "action": reverse("amazon:order_cancel", args=[amazon.pk]), "next": next_url,
+        "consequences": cancel_consequences(amazon, commerce),
+    }
 
 
 class AmazonChannel(OrderChannel):
@@ -41,19 +128,15 @@ class AmazonChannel(OrderChannel):
     def veto(self, order, action: str) -> str | None:
         if is_applying_amazon_change():
             return None
-        amazon = outbound.amazon_order_for(order)
+        amazon = amazon_order_of(order)
         if amazon is None:
             return None
         if action == "creditmemo" and amazon.amazon_status in NOT_SHIPPED and amazon.status != S.COMPLETED \
                 and not _commerce_shipped(order):
             return _("This Amazon order has not shipped: cancel it from Amazon Order Details instead.")
         if action == "cancel":
-            if amazon.amazon_status in SHIPPED or amazon.status in SHIPPED or amazon.items_shipped \
-                    or _commerce_shipped(order):
-                return _("A shipped or partially shipped Amazon order cannot be canceled; refund the shipped items "
-                         "with a credit memo instead.")
-            if amazon.is_fba:
-                return _("Amazon fulfils this order (FBA): it cannot be canceled here.")
+            # Never Commerce's reasonless cancel: the order view offers the Amazon dialog instead (cancel_dialog).
+            return str(CANCEL_THE_AMAZON_WAY)
         if action == "ship":
             if amazon.is_fba:
                 return _("Amazon ships this order (FBA).")
@@ -68,20 +151,6 @@ class AmazonChannel(OrderChannel):
         if amazon is not None and not amazon.is_fba:
             outbound.outbox_add_shipment(amazon_order=amazon, shipment=shipment)
 
-    def after_cancel(self, order, *, reason: str = "") -> None:
-        if is_applying_amazon_change():
-            return
-        amazon = outbound.amazon_order_for(order)
-        if amazon is None or amazon.is_fba:
-            return
-        from saleschannel.catalog.services import stock_release
-
-        if amazon.is_reserved:
-            stock_release(reference=amazon.reservation_reference)
-        AmazonOrder.objects.filter(pk=amazon.pk).update(status=S.CANCELED, is_reserved=False)
-        amazon.status, amazon.is_reserved = S.CANCELED, False
-        outbound.outbox_add_cancel(amazon_order=amazon, reason=reason, actor=order_actor(order))
-
     def after_creditmemo(self, creditmemo) -> None:
         if is_applying_amazon_change():
             return
@@ -89,8 +158,26 @@ class AmazonChannel(OrderChannel):
         if amazon is not None:
             outbound.outbox_add_refund(amazon_order=amazon, creditmemo=creditmemo)
 
+    def cancel_dialog(self, order) -> ChannelCancel | None:
+        amazon = amazon_order_of(order)
+        if amazon is None:
+            return None
+        verdict = can_cancel(amazon, order)
+        if not verdict:
+            return ChannelCancel(False, verdict.reason)
+        next_url = reverse("sales:order_view", args=[order.pk])
+        return ChannelCancel(True, template="amazon/cancel_dialog.html",
+                             context=cancel_dialog_context(amazon, order, next_url=next_url))
+
+    def payment_information(self, order, pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
+        """Without the Amazon order number stored at import: ``payment_links`` shows it (linked, translated)."""
+        amazon = amazon_order_of(order)
+        if amazon is None:
+            return pairs
+        return [(label, value) for label, value in pairs if value != amazon.amazon_order_id]
+
     def payment_links(self, order) -> list[tuple[str, str]]:
-        amazon = outbound.amazon_order_for(order)
+        amazon = amazon_order_of(order)
         if amazon is None:
             return []
         try:
@@ -98,7 +185,7 @@ class AmazonChannel(OrderChannel):
             all_orders = reverse("amazon:order_list")
         except NoReverseMatch:
             return []
-        action = _("View or Cancel Amazon Order") if amazon.status == S.UNSHIPPED else _("View Amazon Order")
+        action = _("View or Cancel Amazon Order") if can_cancel(amazon, order) else _("View Amazon Order")
         links = [
             (_("Amazon Order Number: %(number)s") % {"number": amazon.amazon_order_id}, detail),
             (action, detail),
@@ -108,13 +195,6 @@ class AmazonChannel(OrderChannel):
         if summary:
             links.append((_("Changes sent to Amazon: %(summary)s") % {"summary": summary}, f"{detail}?tab=log"))
         return links
-
-
-def order_actor(order) -> str:
-    """Who canceled: the latest history entry's author (the sales service wrote it just before calling us)."""
-    latest = order.history.order_by("-id").values_list("author_label", flat=True).first() if hasattr(
-        order, "history") else None
-    return latest or outbound.OUTBOUND_ACTOR
 
 
 # --- Order grid column ---------------------------------------------------------------------------------------

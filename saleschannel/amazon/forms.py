@@ -16,6 +16,7 @@ from saleschannel.amazon.models import (
     Region,
 )
 from saleschannel.amazon.outbound import cancel_reason_choices
+from saleschannel.amazon.services import validate_override_url
 from saleschannel.catalog.models import Store
 
 DateInput = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
@@ -43,10 +44,17 @@ class AmazonStoreForm(forms.Form):
                                     widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}))
     refresh_token = forms.CharField(label=_("Refresh token"), required=False, max_length=4096,
                                     widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}))
-    endpoint_override = forms.URLField(label=_("Endpoint override"), required=False, assume_scheme="https",
-                                       help_text=_("SP-API base URL of the sandbox or a proxy. Empty: Amazon's."))
-    token_url_override = forms.URLField(label=_("LWA token URL override"), required=False, assume_scheme="https",
-                                        help_text=_("Empty: https://api.amazon.com/auth/o2/token."))
+    endpoint_override = forms.URLField(
+        label=_("Endpoint override"), required=False, assume_scheme="https", validators=[validate_override_url],
+        widget=forms.URLInput(attrs={"list": "amazon-endpoints", "autocomplete": "off"}),
+        help_text=_("SP-API base URL of the sandbox or a proxy. Empty: Amazon's (e.g. "
+                    "https://sellingpartnerapi-na.amazon.com). https:// only; http:// only on this machine "
+                    "(127.0.0.1, localhost). Changing it needs the three credentials again."))
+    token_url_override = forms.URLField(
+        label=_("LWA token URL override"), required=False, assume_scheme="https", validators=[validate_override_url],
+        widget=forms.URLInput(attrs={"list": "amazon-token-urls", "autocomplete": "off"}),
+        help_text=_("Empty: https://api.amazon.com/auth/o2/token. The secrets are sent there: https:// only "
+                    "(http:// only on this machine). Changing it needs the three credentials again."))
     api_version = forms.ChoiceField(label=_("Orders API version"), choices=ApiVersion.choices)
     time_scale = forms.DecimalField(label=_("Time scale"), min_value=0.001, max_digits=9, decimal_places=3,
                                     initial=1, help_text=_("1 for Amazon; the sandbox's --time-scale otherwise."))
@@ -70,7 +78,8 @@ class AmazonStoreForm(forms.Form):
         stored = instance.credentials_set if instance is not None else {}
         for name in self.SECRETS:
             if stored.get(name):
-                self.fields[name].help_text = _("•••• set — leave empty to keep it.")
+                self.fields[name].help_text = _("•••• set — leave empty to keep it (enter it again when you "
+                                                "change the endpoint or the token URL).")
             else:
                 self.fields[name].required = True
 

@@ -20,6 +20,7 @@ import gc
 import logging
 import os
 import socket
+import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -31,9 +32,11 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone, translation
+from django.utils.translation import ngettext
 
 from saleschannel.amazon import rules
-from saleschannel.amazon.gateway import AmazonError, AmazonOrderData, AmazonPackageData, Gateway
+from saleschannel.amazon.gateway import AmazonError, AmazonOrderData, AmazonPackageData, Gateway, OrdersQuery
+from saleschannel.amazon.health import store_health_record_failure, store_health_record_success
 from saleschannel.amazon.models import (
     AmazonOrder,
     AmazonOrderEvent,
@@ -51,11 +54,28 @@ from saleschannel.amazon.models import (
     SyncRunState,
 )
 from saleschannel.amazon.origin import INBOUND_ACTOR, applying_amazon_change
+from saleschannel.amazon.privacy import AMAZON_FIELDS as PERSONAL_FIELDS
+from saleschannel.amazon.privacy import keeps_personal_data
+from saleschannel.amazon.services import override_url_problem
+from saleschannel.amazon.spapi.errors import UnreadableOrder
 from saleschannel.bulk import insert_new, link
 from saleschannel.catalog.models import Product
 from saleschannel.catalog.services import StockError, stock_release, stock_reservations, stock_reserve_many
+from saleschannel.customers.services import CustomerError, customer_get_or_create
 from saleschannel.i18n import gettext as _
 from saleschannel.money import quantum, to_money
+from saleschannel.sales.errors import OrderActionError
+from saleschannel.sales.models import Order, OrderState, OrderStatus, ShipmentTrack
+from saleschannel.sales.services import (
+    order_cancel_for_channel,
+    order_comment_add,
+    order_create,
+    order_prepare,
+    orders_create_many,
+    shipment_create,
+    statuses_cached,
+    stock_reference,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -64,7 +84,10 @@ OVERLAP = timedelta(minutes=5)
 # Amazon refuses a window ending less than 2 minutes before now; keep a margin for clock skew.
 SAFETY_LAG = timedelta(minutes=2, seconds=15)
 INITIAL_LOOKBACK = timedelta(days=1)
-LOCK_TTL = timedelta(minutes=10)
+# A pass renews its lock at every page and while it waits (see _Heartbeat), so a lock older than this belongs to
+# a worker that stopped: another may take it. A dead worker on this host is seen at once (its process is gone).
+LOCK_TTL = timedelta(minutes=2)
+HEARTBEAT_SECONDS = 30.0
 RETRY_BATCH = 200
 GC_FIRST_GENERATION = 50_000  # allocations between two collections of the youngest objects during a pass
 ORDER_FIELDS = (
@@ -91,7 +114,7 @@ CARRIERS = {
 
 # What acting on an order may change (everything but the mirror and the raw copy written by the insert).
 _MUTABLE_FIELDS = ["status", "amazon_status", "notes", "import_error", "import_attempts", "is_reserved",
-                   "commerce_order", "buyer_cancel_requested", "buyer_cancel_reason", "updated_at"]
+                   "commerce_order", "buyer_cancel_requested", "buyer_cancel_reason", "refetch_needed", "updated_at"]
 
 
 class SyncBusy(Exception):
@@ -106,7 +129,11 @@ def lock_owner() -> str:
 
 
 def lock_acquire(*, store: AmazonStore, owner: str, ttl: timedelta = LOCK_TTL) -> bool:
-    """Take the store's sync lock unless someone holds an unexpired one. Safe between processes."""
+    """Take the store's sync lock unless a live owner holds an unexpired one. Safe between processes.
+
+    An expired lock is taken over; so is one whose owner ran on this host in a process that no longer exists
+    (killed, crashed), without waiting for it to expire.
+    """
     now = timezone.now()
     with transaction.atomic():
         if SyncLock.objects.filter(store=store, expires_at__lt=now).update(
@@ -117,7 +144,67 @@ def lock_acquire(*, store: AmazonStore, owner: str, ttl: timedelta = LOCK_TTL) -
                 SyncLock.objects.create(store=store, owner=owner, acquired_at=now, expires_at=now + ttl)
             return True
         except IntegrityError:
-            return False
+            pass
+        held_by = SyncLock.objects.filter(store=store).values_list("owner", flat=True).first()
+        if held_by and owner_is_gone(held_by):
+            return bool(SyncLock.objects.filter(store=store, owner=held_by).update(
+                owner=owner, acquired_at=now, expires_at=now + ttl))
+        return False
+
+
+def owner_is_gone(owner: str) -> bool:
+    """Whether a lock's owner (``host:pid:nonce``) is known to be dead: it ran on this host and its process is gone.
+    Owners on other hosts cannot be checked from here: their locks end when they expire."""
+    host, _sep, rest = owner.partition(":")
+    pid = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid.isdigit() or int(pid) == os.getpid():
+        return False
+    try:
+        os.kill(int(pid), 0)  # signal 0: asks whether the process exists, sends nothing
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # exists, under another user
+        return False
+    return False
+
+
+# A run is created a moment before its worker asks for the lock: one younger than this may be another worker's,
+# about to be skipped, not an orphan. An orphan this young is closed by the next pass instead.
+ORPHAN_MIN_AGE = timedelta(seconds=30)
+
+
+def close_interrupted_runs(*, store: AmazonStore, current: SyncRun, taken_over: bool = False) -> int:
+    """Runs of ``store`` left "running" by a worker that stopped: whoever holds the lock now closes them — every
+    earlier one when the lock was taken over from that worker, else only those older than ``ORPHAN_MIN_AGE``."""
+    started_before = current.started_at - (timedelta(0) if taken_over else ORPHAN_MIN_AGE)
+    return SyncRun.objects.filter(store=store, state=SyncRunState.RUNNING,
+                                  started_at__lt=started_before).exclude(pk=current.pk).update(
+        state=SyncRunState.INTERRUPTED, finished_at=timezone.now(),
+        error=_("The worker running this sync stopped before it finished; a later sync redid its window."))
+
+
+class _Heartbeat:
+    """Renews the store's sync lock while a pass works or waits (pacing, retries), so that a live pass keeps its
+    lock with a short time-to-live. Waits are cut into slices of at most ``HEARTBEAT_SECONDS``, on this thread (the
+    lock is a database row: one connection)."""
+
+    def __init__(self, *, store: AmazonStore, owner: str, enabled: bool, sleep: Callable[[float], None],
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.store, self.owner, self.enabled = store, owner, enabled
+        self._sleep, self._clock = sleep, clock
+        self._last = clock()
+
+    def beat(self, *, force: bool = False) -> None:
+        if self.enabled and (force or self._clock() - self._last >= HEARTBEAT_SECONDS):
+            lock_renew(store=self.store, owner=self.owner)
+            self._last = self._clock()
+
+    def sleep(self, seconds: float) -> None:
+        while seconds > 0:
+            step = min(seconds, HEARTBEAT_SECONDS)
+            self._sleep(step)
+            seconds -= step
+            self.beat()
 
 
 def lock_renew(*, store: AmazonStore, owner: str, ttl: timedelta = LOCK_TTL) -> bool:
@@ -154,6 +241,7 @@ class PageCounts:
     created: int = 0
     updated: int = 0
     failed: int = 0
+    skipped: int = 0  # orders that could not even be kept (no order id): the run says so
     acted_on: set[str] = field(default_factory=set)  # orders handled in this pass (not retried again in it)
 
     def add(self, other: PageCounts) -> None:
@@ -161,6 +249,7 @@ class PageCounts:
         self.created += other.created
         self.updated += other.updated
         self.failed += other.failed
+        self.skipped += other.skipped
         self.acted_on |= other.acted_on
 
 
@@ -188,13 +277,21 @@ def _sync_store(*, store, gateway, since, kind, now, use_lock, progress, after_o
     run = SyncRun.objects.create(store=store, kind=kind, started_at=timezone.now())
     owner = lock_owner()
     AmazonStore.objects.filter(pk=store.pk).update(last_sync_attempt_at=now)
+    # A lock found and taken over belonged to a worker that stopped: its runs are orphans, whatever their age.
+    taken_over = use_lock and SyncLock.objects.filter(store=store).exists()
     if use_lock and not lock_acquire(store=store, owner=owner):
         run.state = SyncRunState.SKIPPED
         run.finished_at = timezone.now()
-        run.save(update_fields=["state", "finished_at"])
+        run.error = ""
+        run.save(update_fields=["state", "finished_at", "error"])
         return run
+    if use_lock:
+        close_interrupted_runs(store=store, current=run, taken_over=taken_over)
     own_gateway = gateway is None
     gateway = gateway or Gateway.for_store(store)
+    heartbeat = _Heartbeat(store=store, owner=owner, enabled=use_lock, sleep=gateway._sleep)
+    waits = gateway._sleep, gateway.pacer.sleep
+    gateway._sleep = gateway.pacer.sleep = heartbeat.sleep  # long waits keep the lock alive
     calls_before = gateway.calls
     counts = PageCounts()
     store.refresh_from_db(fields=["last_updated_before"])
@@ -209,7 +306,9 @@ def _sync_store(*, store, gateway, since, kind, now, use_lock, progress, after_o
     after = min(after, before - timedelta(seconds=1))
     run.window_start, run.window_end = after, before
     try:
-        token = None
+        _refuse_unsafe_destination(store)
+        query = OrdersQuery(after=after, before=before, max_results=gateway.page_size)
+        page = None  # the page just imported; every next page repeats its query, plus the token
         watermark = None
         restarts = 0
         ahead = None  # the next page, being read while this one is imported
@@ -217,32 +316,32 @@ def _sync_store(*, store, gateway, since, kind, now, use_lock, progress, after_o
             try:
                 if ahead is not None:
                     page, ahead = ahead(), None
+                elif page is None:
+                    page = gateway.orders_page(query)
                 else:
-                    page = gateway.search_orders(last_updated_after=after, last_updated_before=before,
-                                                 next_token=token)
+                    page = gateway.next_page(page)
             except AmazonError as error:
                 # A pagination token lives 24 hours: a very long backfill restarts its window (orders already
                 # imported are skipped cheaply) rather than fail.
-                if token and error.status == 400 and "token" in error.message.lower() and restarts < 3:
+                if page is not None and error.status == 400 and "token" in error.message.lower() and restarts < 3:
                     restarts += 1
-                    token = None
+                    page = None
                     continue
                 raise
             if page.next_token:
-                ahead = gateway.next_page_ahead(next_token=page.next_token)
+                ahead = gateway.next_page_ahead(page)
             page_counts = import_orders(store=store, orders=page.orders, after_order=after_order)
+            page_counts.add(keep_unreadable(store=store, unreadable=page.unreadable))
             counts.add(page_counts)
             run.pages += 1
             _fill_run(run, counts, gateway.calls - calls_before)
             run.save(update_fields=["pages", "orders_seen", "orders_created", "orders_updated", "orders_failed",
                                     "api_calls", "window_start", "window_end"])
-            if use_lock:
-                lock_renew(store=store, owner=owner)
+            heartbeat.beat(force=True)
             if progress:
                 progress(run)
             watermark = page.last_updated_before or watermark
-            token = page.next_token
-            if not token:
+            if not page.next_token:
                 break
         # The whole window is committed: only now may the watermark move (never backwards).
         watermark = watermark or before
@@ -250,10 +349,16 @@ def _sync_store(*, store, gateway, since, kind, now, use_lock, progress, after_o
         if current is None or watermark > current:
             AmazonStore.objects.filter(pk=store.pk).update(last_updated_before=watermark)
             store.last_updated_before = watermark
+        counts.add(refetch_orders(store=store, gateway=gateway, exclude=counts.acted_on))
         counts.add(retry_open_orders(store=store, exclude=counts.acted_on))
         _fill_run(run, counts, gateway.calls - calls_before)
         run.state = SyncRunState.SUCCEEDED
-        AmazonStore.objects.filter(pk=store.pk).update(last_successful_sync_at=timezone.now(), last_error="")
+        if counts.skipped:  # the pass went through, but not silently: the run tells what it could not keep
+            run.error = ngettext(
+                "%(count)d order Amazon sent had no order id and could not be kept; see the worker's log.",
+                "%(count)d orders Amazon sent had no order id and could not be kept; see the worker's log.",
+                counts.skipped) % {"count": counts.skipped}
+        _succeed(store)
     except AmazonError as error:
         _fail(run, store, error.message)
     except Exception as error:
@@ -267,9 +372,20 @@ def _sync_store(*, store, gateway, since, kind, now, use_lock, progress, after_o
         run.save()
         if use_lock:
             lock_release(store=store, owner=owner)
+        gateway._sleep, gateway.pacer.sleep = waits
         if own_gateway:
             gateway.close()
     return run
+
+
+def _refuse_unsafe_destination(store: AmazonStore) -> None:
+    """A store saved before overrides had to be https (or loopback) does not send its secrets there any more."""
+    for url in (store.endpoint_override, store.token_url_override):
+        problem = override_url_problem(url)
+        if problem:
+            raise AmazonError(_("The store's endpoint or token URL override is not allowed: %(problem)s Edit the "
+                                "store and enter the credentials again.") % {"problem": problem},
+                              "UnsafeDestination", None, False)
 
 
 def _fill_run(run: SyncRun, counts: PageCounts, calls: int) -> None:
@@ -281,8 +397,14 @@ def _fill_run(run: SyncRun, counts: PageCounts, calls: int) -> None:
 def _fail(run: SyncRun, store: AmazonStore, message: str) -> None:
     run.state = SyncRunState.FAILED
     run.error = message
-    AmazonStore.objects.filter(pk=store.pk).update(last_error=message, last_error_at=timezone.now())
+    # Amazon's message on the store, the streak of failed passes, the alert at the third (health.py).
+    store_health_record_failure(store=store, run=run, message=message)
     logger.warning("Amazon sync of store %s failed: %s", store.pk, message)
+
+
+def _succeed(store: AmazonStore) -> None:
+    # The last successful sync, and the end of a streak of failed passes and of its alert (health.py).
+    store_health_record_success(store=store)
 
 
 # --- One page ------------------------------------------------------------------------------------------------
@@ -301,8 +423,6 @@ class _Context:
     def processing_status(self) -> str | None:
         """The default status of the processing state (merchants may have changed which one it is)."""
         if self._processing_status is None:
-            from saleschannel.sales.models import OrderState, OrderStatus
-
             self._processing_status = OrderStatus.objects.filter(
                 state=OrderState.PROCESSING, is_default=True).values_list("code", flat=True).first() or ""
         return self._processing_status or None
@@ -322,8 +442,6 @@ def import_orders(*, store: AmazonStore, orders: list[AmazonOrderData],
     ids = [o.amazon_order_id for o in orders]
     existing = {o.amazon_order_id: o for o in AmazonOrder.objects.filter(amazon_order_id__in=ids)}
     context = _Context(store, (item.seller_sku for o in orders for item in o.items))
-    from saleschannel.sales.services import statuses_cached
-
     with statuses_cached():  # a page asks the same status questions for every order: once is enough
         seen: set[str] = set()
         new, one_by_one = [], []
@@ -359,9 +477,6 @@ def _import_new_orders(context: _Context, datas: list[AmazonOrderData], counts: 
 
     Returns the orders left for the one-by-one path.
     """
-    from saleschannel.sales.errors import OrderActionError
-    from saleschannel.sales.services import order_prepare, orders_create_many
-
     store = context.store
     target = store.target_store
     batch, left = [], []
@@ -434,11 +549,15 @@ def _import_one_by_one(context: _Context, orders: list[AmazonOrderData], existin
         counts.seen += 1
         try:
             outcome = import_order(context=context, data=data, existing=existing.get(data.amazon_order_id))
-        except Exception:
-            # Never let one order stop the page; the order is retried at the next pass (it is still in the window
-            # until the watermark moves, and open orders are retried from their stored copy).
+        except Exception as error:
+            # Never let one order stop the page, and never lose it: it is kept in Error, as sent, and fetched again
+            # at the next passes (see refetch_orders).
             logger.exception("Amazon order %s could not be processed", data.amazon_order_id)
             counts.failed += 1
+            counts.acted_on.add(data.amazon_order_id)
+            _keep_in_error(store=context.store, amazon_order_id=data.amazon_order_id, raw=data.raw,
+                           reason=_("Importing this order failed unexpectedly (%(type)s); it is tried again at the "
+                                    "next sync.") % {"type": type(error).__name__})
         else:
             if outcome != "unchanged":
                 counts.acted_on.add(data.amazon_order_id)
@@ -502,8 +621,14 @@ def _upsert(store: AmazonStore, data: AmazonOrderData, existing: AmazonOrder | N
     order = AmazonOrder.objects.select_for_update().get(pk=existing.pk)
     previous_status = order.amazon_status
     had_cancel_request = order.buyer_cancel_requested
+    if order.refetch_needed:
+        # Kept in Error because Amazon's last copy could not be read or imported: this one can, so the order
+        # takes Amazon's status again and is acted on below like any other.
+        order.refetch_needed = False
+        order.import_error = ""
+        order.status = data.status
     _copy_order(order, data)
-    order.raw = data.raw
+    order.raw = data.raw if keeps_personal_data(order) else {}
     order.amazon_status = data.status
     items = {i.order_item_id: i for i in order.items.all()}
     new_items, changed = [], []
@@ -530,7 +655,10 @@ def _upsert(store: AmazonStore, data: AmazonOrderData, existing: AmazonOrder | N
 
 
 def _copy_order(order: AmazonOrder, data: AmazonOrderData) -> None:
+    personal = keeps_personal_data(order)
     for name in ORDER_FIELDS:
+        if not personal and name in PERSONAL_FIELDS:
+            continue  # redacted for good: a later change on Amazon does not bring it back
         value = getattr(data, name)
         if value is None and name not in ("order_total", "latest_ship_date", "latest_delivery_date",
                                           "last_update_date"):
@@ -540,7 +668,8 @@ def _copy_order(order: AmazonOrder, data: AmazonOrderData) -> None:
         setattr(order, name, value)
     if data.address is not None and order.address_edited_at is None:
         for model_field, data_field in ADDRESS_FIELDS.items():
-            setattr(order, model_field, getattr(data.address, data_field)[:255])
+            if personal or model_field not in PERSONAL_FIELDS:
+                setattr(order, model_field, getattr(data.address, data_field)[:255])
     if data.payment_method:
         order.payment_method = data.payment_method
     order.buyer_cancel_requested = order.buyer_cancel_requested or data.buyer_requested_cancel
@@ -722,10 +851,6 @@ def _commerce_order_arguments(context: _Context, order: AmazonOrder, items: list
 
 def _create_commerce_order(context: _Context, order: AmazonOrder, events: list, *, as_complete: bool,
                            packages: list[AmazonPackageData]) -> bool:
-    from saleschannel.customers.services import CustomerError, customer_get_or_create
-    from saleschannel.sales.errors import OrderActionError
-    from saleschannel.sales.services import order_create, shipment_create
-
     store = context.store
     items = list(order.items.all())
     order.import_attempts += 1
@@ -797,9 +922,6 @@ def _tracks(packages: Iterable[AmazonPackageData], known_numbers: set[str]) -> l
 
 def _apply_amazon_changes(order: AmazonOrder, events: list, packages: list[AmazonPackageData]) -> None:
     """The Commerce order exists: reflect what Amazon changed (§4.4)."""
-    from saleschannel.sales.models import Order, OrderState, ShipmentTrack
-    from saleschannel.sales.services import creditmemo_create, order_cancel, order_comment_add, shipment_create
-
     status = order.amazon_status
     needs_commerce = (
         (status == S.SHIPPED and order.status != S.COMPLETED)
@@ -827,15 +949,15 @@ def _apply_amazon_changes(order: AmazonOrder, events: list, packages: list[Amazo
             order.is_reserved = False
             _event(order, events, "completed", _("Status updated to Shipped."))
         elif status == S.CANCELED and commerce.state not in (OrderState.CANCELED, OrderState.CLOSED):
-            reason = _("Canceled on Amazon.")
-            if any(i.qty_invoiced for i in commerce.items.all()):
-                creditmemo_create(order=commerce, reason="Canceled on Amazon", comment=reason, actor=INBOUND_ACTOR)
-                message = _("Canceled on Amazon: the Commerce order was refunded in full.")
-            else:
-                order_cancel(order=commerce, reason=reason, actor=INBOUND_ACTOR)
-                message = _("Canceled on Amazon: the Commerce order was canceled.")
-            from saleschannel.sales.services import stock_reference
-
+            try:
+                message = _cancel_commerce_order(commerce)
+            except OrderActionError as error:
+                # Commerce refuses for now (e.g. the order is on hold): visible in Error, and tried again at every
+                # pass (refetch_orders) until it applies.
+                _keep_for_another_look(order, events, _(
+                    "Canceled on Amazon, but the Commerce order could not be canceled: %(reason)s It is tried again "
+                    "at every sync.") % {"reason": error.message})
+                return
             stock_release(reference=stock_reference(commerce))
             stock_release(reference=order.reservation_reference)
             order.is_reserved = False
@@ -843,6 +965,96 @@ def _apply_amazon_changes(order: AmazonOrder, events: list, packages: list[Amazo
             _event(order, events, "canceled", message)
         elif order.status not in (S.COMPLETED, S.ERROR):
             order.status = status
+
+
+def _cancel_commerce_order(commerce) -> str:
+    """Amazon canceled the order: refund what was paid, cancel the rest (``order_cancel_for_channel``)."""
+    done = order_cancel_for_channel(order=commerce, reason=_("Canceled on Amazon."), actor=INBOUND_ACTOR)
+    return _("Canceled on Amazon: %(done)s") % {"done": done}
+
+
+def _keep_for_another_look(order: AmazonOrder, events: list, message: str) -> None:
+    """A change from Amazon that Commerce cannot apply yet: the order shows it, in Error, and is asked for again
+    at every pass until the change applies."""
+    repeated = order.status == S.ERROR and order.import_error == message
+    order.status = S.ERROR
+    order.import_error = message
+    order.refetch_needed = True
+    if not repeated:
+        _event(order, events, "error", message, level=EventLevel.ERROR)
+
+
+# --- Orders that cannot be read or imported: kept, never lost ---------------------------------------------------
+
+
+def keep_unreadable(*, store: AmazonStore, unreadable: list[UnreadableOrder]) -> PageCounts:
+    """Orders of a page that Amazon sent in a shape we cannot read: each is kept as sent, in Error with a note that
+    names the field, and fetched again at the next passes; the rest of the page is imported as usual."""
+    counts = PageCounts()
+    for error in unreadable:
+        counts.seen += 1
+        counts.failed += 1
+        counts.acted_on.add(error.amazon_order_id)
+        if not error.amazon_order_id:
+            # Nothing to file it under: the run says so, and the log names the field.
+            counts.skipped += 1
+            logger.warning("Amazon store %s: an order without an order id was skipped (%s)", store.pk, error.field)
+            continue
+        _keep_in_error(store=store, amazon_order_id=error.amazon_order_id, raw=error.raw, reason=error.message)
+    return counts
+
+
+def _keep_in_error(*, store: AmazonStore, amazon_order_id: str, raw: dict, reason: str) -> None:
+    """File the order in Error with ``reason`` (its own transaction), creating the row if it is new."""
+    try:
+        with transaction.atomic():
+            order = AmazonOrder.objects.select_for_update().filter(amazon_order_id=amazon_order_id).first()
+            if order is not None and order.store_id != store.pk:
+                logger.warning("Amazon order %s belongs to another Amazon store; skipped", amazon_order_id)
+                return
+            if order is None:
+                order = AmazonOrder(store=store, amazon_order_id=amazon_order_id[:32], amazon_status=S.PENDING,
+                                    purchase_date=timezone.now())
+            repeated = order.status == S.ERROR and order.import_error == reason
+            order.status = S.ERROR
+            order.import_error = reason
+            order.refetch_needed = True
+            if keeps_personal_data(order):  # once redacted, personal data is never stored again
+                order.raw = raw or {}
+            events: list[AmazonOrderEvent] = []
+            _event(order, events, "error", reason, level=EventLevel.ERROR, note=not repeated)
+            order.save()
+            if not repeated:
+                AmazonOrderEvent.objects.bulk_create(events)
+    except Exception:
+        logger.exception("Amazon order %s could not be kept in Error", amazon_order_id)
+
+
+def refetch_orders(*, store: AmazonStore, gateway: Gateway, exclude: set[str] = frozenset(),
+                   limit: int = RETRY_BATCH) -> PageCounts:
+    """Ask Amazon again (getOrder) for the orders kept in Error because their last copy could not be read or
+    imported, and import what comes back; an order still unreadable stays in Error with the new reason."""
+    counts = PageCounts()
+    candidates = list(AmazonOrder.objects.filter(store=store, refetch_needed=True)
+                      .exclude(amazon_order_id__in=list(exclude)).order_by("updated_at")[:limit])
+    for candidate in candidates:
+        try:
+            data = gateway.get_order(candidate.amazon_order_id)
+        except UnreadableOrder as error:
+            counts.seen += 1
+            counts.failed += 1
+            _keep_in_error(store=store, amazon_order_id=candidate.amazon_order_id, raw=error.raw,
+                           reason=error.message)
+            continue
+        except AmazonError as error:
+            logger.info("Fetching Amazon order %s again failed: %s", candidate.amazon_order_id, error.message)
+            counts.seen += 1
+            counts.failed += 1
+            if not error.retryable:
+                continue
+            break  # Amazon is unwell: the next pass tries again
+        counts.add(import_orders(store=store, orders=[data]))
+    return counts
 
 
 # --- Retries from the stored copy ----------------------------------------------------------------------------
@@ -856,7 +1068,8 @@ def retry_open_orders(*, store: AmazonStore, exclude: set[str] = frozenset(), li
     if not store.import_enabled:
         return counts
     candidates = list(
-        AmazonOrder.objects.filter(store=store, commerce_order__isnull=True).filter(creatable)
+        # Orders waiting to be fetched again are not acted on from a copy Amazon has since replaced.
+        AmazonOrder.objects.filter(store=store, commerce_order__isnull=True, refetch_needed=False).filter(creatable)
         .exclude(amazon_order_id__in=list(exclude)).order_by("purchase_date")[:limit]
     )
     if not candidates:

@@ -43,6 +43,11 @@ class ChannelSettings(models.Model):
         _("personal data kept after delivery (days)"), default=30, validators=[MinValueValidator(1)],
         help_text=_("Buyer name, email, phone and address are redacted this many days after the latest delivery date."),
     )
+    pii_unfinished_days = models.PositiveIntegerField(
+        _("personal data kept for orders that never finish (days)"), default=90, validators=[MinValueValidator(1)],
+        help_text=_("Orders that are never shipped, canceled or completed (in Error, partly shipped, unshipped) are "
+                    "redacted this many days after their purchase date."),
+    )
     outbox_max_attempts = models.PositiveIntegerField(
         _("attempts before dead letter"), default=8, validators=[MinValueValidator(1), MaxValueValidator(50)],
     )
@@ -192,6 +197,16 @@ class AmazonStore(models.Model):
     last_successful_sync_at = models.DateTimeField(_("last successful sync"), null=True, blank=True)
     last_error = models.TextField(_("last error"), blank=True)
     last_error_at = models.DateTimeField(null=True, blank=True)
+    # Sync health (see health.py): the current streak of failed passes, reset by the next successful one.
+    sync_failing_since = models.DateTimeField(
+        _("sync failing since"), null=True, blank=True,
+        help_text=_("Start of the first failed pass of the current streak; empty while syncs succeed."),
+    )
+    sync_failures_in_row = models.PositiveIntegerField(_("failed passes in a row"), default=0)
+    sync_alerted_at = models.DateTimeField(
+        _("sync alert sent"), null=True, blank=True,
+        help_text=_("When administrators were alerted about the current streak (once per streak)."),
+    )
 
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -257,6 +272,29 @@ class AmazonStore(models.Model):
     @property
     def target_store_id(self) -> int:
         return self.import_store_id or self.store_id
+
+
+class AmazonStoreChange(models.Model):
+    """One change of an Amazon store's connection: who, when and which fields (names only, never values).
+
+    Written by ``services.amazon_store_create`` / ``amazon_store_update`` in the same transaction as the change;
+    credentials appear as ``client_id``, ``client_secret``, ``refresh_token`` when they were replaced.
+    """
+
+    store = models.ForeignKey(AmazonStore, on_delete=models.CASCADE, related_name="connection_changes",
+                              verbose_name=_("Amazon store"))
+    at = models.DateTimeField(_("when"), db_index=True)
+    actor = models.CharField(_("who"), max_length=150)
+    created = models.BooleanField(_("store connected"), default=False)
+    fields = models.JSONField(_("changed fields"), default=list)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        verbose_name = _("Amazon store connection change")
+        verbose_name_plural = _("Amazon store connection changes")
+
+    def __str__(self) -> str:
+        return f"{self.store_id} {self.at:%Y-%m-%d %H:%M:%S} {self.actor}: {', '.join(self.fields)}"
 
 
 # --- Amazon orders -------------------------------------------------------------------------------------------
@@ -354,6 +392,9 @@ class AmazonOrder(models.Model):
         _("import error"), blank=True, help_text=_("Why the Commerce order could not be created (status Error).")
     )
     import_attempts = models.PositiveIntegerField(default=0)
+    # Amazon sent this order in a shape we could not read, or importing it failed unexpectedly: it is kept in Error
+    # and asked for again (getOrder) at the next passes, until a readable copy imports.
+    refetch_needed = models.BooleanField(_("to fetch again"), default=False)
     pii_redacted_at = models.DateTimeField(_("personal data redacted"), null=True, blank=True)
     raw = models.JSONField(_("Amazon data"), default=dict, blank=True)
 
@@ -504,6 +545,15 @@ class OutboxMessage(models.Model):
     feed_submitted_at = models.DateTimeField(null=True, blank=True)
     feed_status = models.CharField(_("feed status"), max_length=16, blank=True)
     processing_report = models.JSONField(_("processing report"), default=dict, blank=True)
+    # Amazon may have done it: createFeed (or the last look at Amazon) ended without an answer that says. Cleared
+    # once Amazon's feeds tell (found: followed; not there: sent), or when a person decides to send it again.
+    outcome_unknown = models.BooleanField(_("outcome unknown"), default=False)
+    # What getFeeds showed the last time this message's feed was looked for: when, since when, the feeds Amazon
+    # listed, those no other message claims, and the verdict (none, found, ambiguous).
+    feed_lookup = models.JSONField(_("feed look-up"), default=dict, blank=True)
+    # One feed of a kind in flight per store and marketplace: the message whose feed this one waits for.
+    waiting_for = models.ForeignKey("self", on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+                                    verbose_name=_("waiting for"))
     package_reference_id = models.PositiveBigIntegerField(_("package reference id"), null=True, blank=True)
     shipment = models.ForeignKey(
         "sales.Shipment", on_delete=models.SET_NULL, null=True, blank=True, related_name="amazon_outbox"
@@ -560,6 +610,7 @@ class SyncRunState(models.TextChoices):
     SUCCEEDED = "succeeded", _("Succeeded")
     FAILED = "failed", _("Failed")
     SKIPPED = "skipped", _("Skipped (another sync was running)")
+    INTERRUPTED = "interrupted", _("Interrupted (its worker stopped)")
 
 
 class SyncRun(models.Model):

@@ -27,13 +27,29 @@ AMAZON_FIELDS = ("buyer_name", "buyer_email", "buyer_company", "ship_name", "shi
 ADDRESS_FIELDS = ("first_name", "last_name", "company", "street1", "street2", "street3", "phone", "email")
 
 
+FINISHED = (AmazonOrderStatus.SHIPPED, AmazonOrderStatus.COMPLETED, AmazonOrderStatus.CANCELED)
+
+
 def redaction_due(now=None):
-    """Amazon orders whose latest delivery date (else purchase date) is older than the window, not redacted yet."""
+    """Amazon orders not redacted yet whose personal data is past its window, whatever their status.
+
+    Finished orders (shipped, completed, canceled): the window runs from the latest delivery date (else the purchase
+    date). Orders that never finish (Error, partly shipped, unshipped, pending ...): a longer fallback window runs
+    from the purchase date, so that nothing keeps personal data for ever.
+    """
     now = now or timezone.now()
-    limit = now - timedelta(days=ChannelSettings.load().pii_redaction_days)
-    finished = [AmazonOrderStatus.SHIPPED, AmazonOrderStatus.COMPLETED, AmazonOrderStatus.CANCELED]
-    return AmazonOrder.objects.filter(pii_redacted_at__isnull=True, status__in=finished).filter(
+    settings = ChannelSettings.load()
+    limit = now - timedelta(days=settings.pii_redaction_days)
+    fallback = now - timedelta(days=settings.pii_unfinished_days)
+    finished = Q(status__in=FINISHED) & (
         Q(latest_delivery_date__lt=limit) | Q(latest_delivery_date__isnull=True, purchase_date__lt=limit))
+    unfinished = ~Q(status__in=FINISHED) & Q(purchase_date__lt=fallback)
+    return AmazonOrder.objects.filter(pii_redacted_at__isnull=True).filter(finished | unfinished)
+
+
+def keeps_personal_data(order: AmazonOrder) -> bool:
+    """Whether personal data may be stored on ``order``: never again once it was redacted."""
+    return order.pii_redacted_at is None
 
 
 def redact_order(order: AmazonOrder) -> list[str]:

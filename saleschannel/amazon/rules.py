@@ -22,7 +22,9 @@ from enum import StrEnum
 from django.utils.translation import gettext as _
 
 from saleschannel.amazon.models import AmazonOrderStatus as S
-from saleschannel.amazon.models import FulfillmentChannel
+from saleschannel.amazon.models import FulfillmentChannel, OutboxKind, OutboxState
+from saleschannel.sales.models import OrderState
+from saleschannel.sales.rules import STATE_REASONS
 
 CREATABLE_FBM = frozenset({S.UNSHIPPED, S.PARTIALLY_SHIPPED, S.SHIPPED})
 WAITING_FBM = frozenset({S.PENDING, S.PENDING_AVAILABILITY})
@@ -92,10 +94,101 @@ def product_problem(product, *, sku: str, qty: int, already_reserved: int = 0, f
     return None
 
 
-def can_cancel_on_amazon(amazon_status: str) -> bool:
-    """Staff may cancel an Amazon order from Amazon Order Details only while it is Unshipped (DESIGN §4.5)."""
-    return amazon_status in CANCELABLE_BY_SELLER
+@dataclass(frozen=True)
+class CancelVerdict:
+    """May staff cancel an Amazon order now (the Amazon way, with a reason), and if not, why."""
+
+    allowed: bool
+    reason: str = ""
+
+    def __bool__(self) -> bool:
+        return self.allowed
+
+
+def can_cancel_on_amazon(amazon_order, *, commerce_order=None, outbox_kinds=None) -> CancelVerdict:
+    """The one rule behind every cancellation of an Amazon order by staff (DESIGN §4.5): Cancel Order on Amazon
+    Order Details, Cancel on the Commerce order view, the API and ``outbound.amazon_order_cancel``.
+
+    Allowed only while the order is Unshipped (locally and on Amazon), fulfilled by the merchant, nothing of it has
+    shipped (on Amazon or in Commerce), no shipment or cancellation is queued for (or was sent to) Amazon, and its
+    Commerce order is neither on hold nor under payment review.
+
+    ``commerce_order``: the Commerce order when the caller holds it (its items prefetched); read otherwise.
+    ``outbox_kinds``: the kinds of the order's outbound messages when the caller holds them; read (one query, and
+    only when every other condition holds) otherwise.
+    """
+    if amazon_order.is_fba:
+        return CancelVerdict(False, _("Amazon fulfils this order (FBA): it cannot be canceled here."))
+    for status in (amazon_order.status, amazon_order.amazon_status):
+        if status not in CANCELABLE_BY_SELLER:
+            if status == S.CANCELED:
+                return CancelVerdict(False, _("The order is already canceled."))
+            return CancelVerdict(False, _(
+                "Only an Unshipped Amazon order can be canceled; this one is %(status)s.") % {
+                "status": S(status).label})
+    shipped = _("Items of this order were shipped: it cannot be canceled any more; refund the shipped items with "
+                "a credit memo instead.")
+    if amazon_order.items_shipped:
+        return CancelVerdict(False, shipped)
+    if commerce_order is None and amazon_order.commerce_order_id:
+        commerce_order = amazon_order.commerce_order
+    if commerce_order is not None:
+        if any(item.qty_shipped for item in commerce_order.items.all()):
+            return CancelVerdict(False, shipped)
+        if commerce_order.state in (OrderState.HOLDED, OrderState.PAYMENT_REVIEW):
+            return CancelVerdict(False, str(STATE_REASONS[OrderState(commerce_order.state)]))
+    if outbox_kinds is None:
+        outbox_kinds = set(amazon_order.outbox_messages.values_list("kind", flat=True).distinct())
+    if OutboxKind.CANCEL in outbox_kinds:
+        return CancelVerdict(False, _("This order's cancellation was already sent to Amazon."))
+    if OutboxKind.SHIPMENT in outbox_kinds:
+        return CancelVerdict(False, shipped)
+    return CancelVerdict(True)
 
 
 def is_error_visible(status: str) -> bool:
     return status == S.ERROR
+
+
+# --- Retrying an outbound message by hand ---------------------------------------------------------------------
+
+RETRYABLE_STATES = frozenset({OutboxState.FAILED, OutboxState.DEAD})
+
+
+@dataclass(frozen=True)
+class RetryVerdict:
+    """May an outbound message be sent again by hand, and with what risk (DESIGN §8.1: never repeated blindly)."""
+
+    allowed: bool
+    needs_confirmation: bool = False
+    reason: str = ""  # why it may not be retried, or the risk a person must accept to retry it
+
+    @property
+    def safe(self) -> bool:
+        return self.allowed and not self.needs_confirmation
+
+
+def outbox_retry_verdict(message) -> RetryVerdict:
+    """The one rule behind the Retry buttons, their confirmation step and ``saleschannel amazon outbox retry``.
+
+    * Only a failed or dead-lettered message can be retried.
+    * A refund whose feed Amazon may have applied (the outcome of its submission is unknown, and Amazon's feeds,
+      asked just before, could not tell) needs a person's confirmation: sending it again may refund twice.
+    * Anything else is safe: a shipment looks at the order before sending (Amazon refuses a package reference it
+      has), a cancellation sent twice changes nothing, a feed Amazon refused or never got can be sent, and a feed
+      Amazon has (its id is known) is followed, not sent again.
+    """
+    if message.state not in RETRYABLE_STATES:
+        return RetryVerdict(False, reason=_("Only a failed message can be retried; this one is %(state)s.") % {
+            "state": OutboxState(message.state).label})
+    if message.kind == OutboxKind.REFUND and message.outcome_unknown and not message.feed_id:
+        payload = message.payload or {}
+        return RetryVerdict(True, needs_confirmation=True, reason=_(
+            "Amazon may already have applied this refund (credit memo #%(number)s, %(amount)s %(currency)s): its "
+            "submission got no clear answer and Amazon's feed list cannot tell. Sending it again may refund the "
+            "buyer twice. Check order %(order)s in Seller Central (Payments › Refunds) first, and send it again "
+            "only if the refund is not there.") % {
+            "number": payload.get("creditmemo_number", ""), "amount": payload.get("total", ""),
+            "currency": payload.get("currency", ""), "order": message.amazon_order.amazon_order_id})
+    return RetryVerdict(True)
+

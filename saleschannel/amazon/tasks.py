@@ -1,7 +1,9 @@
 """Amazon schedule (Huey): a tick every minute enqueues the stores whose sync is due; daily housekeeping.
 
 Tasks are idempotent: a sync of a store that is already syncing is skipped by the store's lock (which expires, so
-a crashed worker cannot leave it stuck), and redaction only touches what is not redacted yet.
+a crashed worker cannot leave it stuck), and redaction only touches what is not redacted yet. Every worker process
+runs the schedule (no single one is special): the tick claims each due store in the database, so two workers
+ticking at the same minute enqueue it once.
 """
 
 from __future__ import annotations
@@ -46,14 +48,25 @@ def amazon_sync_store(store_id: int) -> str:
     return run.state
 
 
+def claim_due_stores(now=None) -> list[int]:
+    """The due stores this caller may enqueue: each due store is claimed by marking its attempt now, only if the
+    mark is still the one read (compare and set). Every worker runs the schedule, so with several workers the
+    minute tick runs several times at once: one of them claims a store, the others skip it. The mark also keeps
+    the next tick from enqueuing a store again while its sync waits in the queue."""
+    claimed = []
+    for store in stores_due(now):
+        if AmazonStore.objects.filter(pk=store.pk, last_sync_attempt_at=store.last_sync_attempt_at).update(
+                last_sync_attempt_at=timezone.now()):
+            claimed.append(store.pk)
+    return claimed
+
+
 @db_periodic_task(crontab(minute="*"))
 def amazon_schedule_syncs() -> int:
-    stores = stores_due()
-    for store in stores:
-        # Marked now so the next tick does not enqueue it again while it waits in the queue.
-        AmazonStore.objects.filter(pk=store.pk).update(last_sync_attempt_at=timezone.now())
-        amazon_sync_store(store.pk)
-    return len(stores)
+    claimed = claim_due_stores()
+    for store_id in claimed:
+        amazon_sync_store(store_id)
+    return len(claimed)
 
 
 @db_periodic_task(crontab(minute="17", hour="3"))

@@ -14,15 +14,17 @@ from decimal import Decimal
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, Prefetch, Q, Sum, prefetch_related_objects
 from django.http import QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
-from saleschannel.amazon import outbound, rules, services
+from saleschannel.amazon import channel, outbound, rules, services
 from saleschannel.amazon.forms import (
     AmazonOrderFilterForm,
     AmazonStoreForm,
@@ -30,6 +32,7 @@ from saleschannel.amazon.forms import (
     OrderSettingsForm,
     ShippingAddressForm,
 )
+from saleschannel.amazon.health import failing_text
 from saleschannel.amazon.models import (
     AmazonOrder,
     AmazonOrderEvent,
@@ -44,6 +47,7 @@ from saleschannel.amazon.models import (
 )
 from saleschannel.amazon.services import AmazonChannelError
 from saleschannel.money import format_money
+from saleschannel.sales.models import Order, OrderItem
 from saleschannel.web.access import require
 from saleschannel.web.querystring import query_string_with
 
@@ -55,6 +59,7 @@ ADMIN = "amazon.change_amazonstore"
 RECENT_ORDERS = 60
 PAGE_SIZE = 50
 REVENUE_EXCLUDED = (S.CANCELED, S.ERROR)
+CONNECTION_CHANGES_SHOWN = 50
 SYNC_WARNING_MINUTES = 3  # searchOrders refills one call per 3 minutes (DESIGN.md §4.2)
 
 
@@ -87,6 +92,11 @@ def sync_health(store: AmazonStore) -> dict:
         "orders_in_error": store.orders.filter(status=S.ERROR).count(),
         "last_error": store.last_error,
         "last_error_at": store.last_error_at,
+        # The current streak of failed passes (health.py): empty while the store syncs fine.
+        "failing_since": store.sync_failing_since if store.sync_failures_in_row else None,
+        "failures_in_row": store.sync_failures_in_row,
+        "alerted_at": store.sync_alerted_at,
+        "failing_text": failing_text(store),
     }
 
 
@@ -185,6 +195,13 @@ class AmazonOrderGrid:
         return f"?sort={self.sort}" if "sort" in self.params else "?"
 
 
+def _safe_next(request, fallback: str) -> str:
+    target = request.POST.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(target, {request.get_host()}, require_https=request.is_secure()):
+        return target
+    return fallback
+
+
 def _start_of(day) -> datetime:
     return timezone.make_aware(datetime.combine(day, time.min), timezone.get_current_timezone())
 
@@ -203,6 +220,9 @@ def store_list(request):
         order_count=Count("orders"),
         error_count=Count("orders", filter=Q(orders__status=S.ERROR)),
     )
+    stores = list(stores)
+    for amazon_store in stores:
+        amazon_store.failing_text = failing_text(amazon_store)
     return render(request, "amazon/store_list.html", {
         "stores": stores, "settings": ChannelSettings.load(), "can_admin": request.user.has_perm(ADMIN),
         "can_add": request.user.has_perm("amazon.add_amazonstore"),
@@ -222,6 +242,7 @@ def read_only_set(request):
     return redirect("amazon:store_list")
 
 
+@sensitive_post_parameters("client_id", "client_secret", "refresh_token")  # never on an error page
 @require(ADMIN)
 def store_edit(request, store_id: int | None = None):
     amazon_store = get_object_or_404(AmazonStore, pk=store_id) if store_id else None
@@ -238,34 +259,45 @@ def store_edit(request, store_id: int | None = None):
                     secrets = form.secrets()
                     amazon_store = services.amazon_store_create(
                         **form.connection(), client_id=secrets["client_id"] or "",
-                        client_secret=secrets["client_secret"] or "", refresh_token=secrets["refresh_token"] or "")
+                        client_secret=secrets["client_secret"] or "", refresh_token=secrets["refresh_token"] or "",
+                        actor=request.user)
                 else:
-                    services.amazon_store_update(amazon_store=amazon_store, **form.connection(), **form.secrets())
+                    services.amazon_store_update(amazon_store=amazon_store, **form.connection(), **form.secrets(),
+                                                 actor=request.user)
             except AmazonChannelError as error:
                 form.add_error(error.field if error.field in form.fields else None, error.message)
+                if amazon_store is not None:
+                    amazon_store.refresh_from_db()  # the page shows what is saved, not the refused change
             else:
                 messages.success(request, _("You saved the Amazon store."))
                 return redirect("amazon:store_dashboard", amazon_store.pk)
     status = 400 if form.is_bound and form.errors else 200
-    return render(request, "amazon/store_edit.html", {"form": form, "amazon_store": amazon_store,
-                                                      "test_result": test_result}, status=status)
+    changes = _connection_changes(amazon_store) if amazon_store else []
+    return render(request, "amazon/store_edit.html", {
+        "form": form, "amazon_store": amazon_store, "test_result": test_result, "connection_changes": changes,
+        "suggested_endpoints": services.SUGGESTED_ENDPOINTS, "suggested_token_urls": services.SUGGESTED_TOKEN_URLS,
+    }, status=status)
 
 
-def _test_connection(form: AmazonStoreForm, amazon_store: AmazonStore | None) -> tuple[bool, str]:
-    """Test what the form says, with the stored secrets where the form leaves them empty; saves nothing."""
-    candidate = AmazonStore()
-    if amazon_store is not None:
-        candidate.lwa_client_id_encrypted = amazon_store.lwa_client_id_encrypted
-        candidate.lwa_client_secret_encrypted = amazon_store.lwa_client_secret_encrypted
-        candidate.refresh_token_encrypted = amazon_store.refresh_token_encrypted
-    data = form.connection()
-    for name in ("name", "seller_id", "region", "endpoint_override", "token_url_override", "api_version",
-                 "time_scale", "pacing_enabled"):
-        setattr(candidate, name, data[name])
-    candidate.marketplace_ids = data["marketplace_ids"].replace(",", " ").split()
-    candidate.store = data["store"]
-    candidate.set_credentials(**form.secrets())
-    return services.amazon_store_test_connection(amazon_store=candidate)
+def _connection_changes(amazon_store: AmazonStore) -> list:
+    """The latest connection changes, each with ``labels``: the changed fields as the form names them."""
+    fields = AmazonStoreForm.base_fields
+    changes = list(amazon_store.connection_changes.all()[:CONNECTION_CHANGES_SHOWN])
+    for change in changes:
+        change.labels = [str(fields[name].label) if name in fields else name for name in change.fields]
+    return changes
+
+
+def _test_connection(form: AmazonStoreForm, amazon_store: AmazonStore | None) -> tuple[bool, str, bool]:
+    """Test what the form says, saving nothing. The service decides what may be sent where: stored secrets only
+    to the URLs they were saved with; a refusal is shown on the form and as the result (nothing was sent)."""
+    try:
+        ok, message = services.amazon_store_test_connection(amazon_store=amazon_store, changes=form.connection(),
+                                                            **form.secrets())
+    except AmazonChannelError as error:
+        form.add_error(error.field if error.field in form.fields else None, error.message)
+        return False, error.message, True  # refused: nothing was sent
+    return ok, message, False
 
 
 @require(VIEW_STORE)
@@ -343,6 +375,32 @@ def _tracking_rows(order: AmazonOrder) -> list[dict]:
     return [{"track": track, "shipment": track.shipment, "method": method} for track in tracks]
 
 
+def _with_retry_verdicts(outbox) -> list[OutboxMessage]:
+    """The order's outbound messages, each with whether (and how safely) it may be retried by hand."""
+    found = list(outbox)
+    for message in found:
+        message.retry_verdict = rules.outbox_retry_verdict(message)
+    return found
+
+
+def condition_label(condition: str) -> str:
+    """An item's condition once: "New", not Amazon's type and subtype "New New"; "Used – Very Good" otherwise."""
+    kind, _space, subtype = (condition or "").strip().partition(" ")
+    if not subtype or subtype.strip().lower() == kind.lower():
+        return kind or "—"
+    return f"{kind} – {subtype.strip()}"
+
+
+def _commerce_order(order: AmazonOrder) -> Order | None:
+    """The Commerce order (selected with ``order``) with its items and their products, in one query: what the cancel
+    rule and dialog read. None when there is none."""
+    if not order.commerce_order_id:
+        return None
+    prefetch_related_objects([order.commerce_order],
+                             Prefetch("items", queryset=OrderItem.objects.select_related("product")))
+    return order.commerce_order
+
+
 @require(VIEW_ORDER)
 def order_detail(request, order_id: int, *, cancel_form=None, address_form=None, status: int = 200):
     order = get_object_or_404(AmazonOrder.objects.select_related("store", "commerce_order"), pk=order_id)
@@ -350,21 +408,27 @@ def order_detail(request, order_id: int, *, cancel_form=None, address_form=None,
     if tab not in TABS:
         tab = "details"
     can_process = request.user.has_perm(PROCESS)
-    can_cancel = (can_process and order.status == S.UNSHIPPED and rules.can_cancel_on_amazon(order.amazon_status)
-                  and not order.outbox_messages.filter(kind="cancel").exists())
+    outbox = _with_retry_verdicts(order.outbox_messages.select_related("amazon_order", "waiting_for")
+                                  .order_by("-created_at", "-id"))
     context = {
-        "order": order, "tab": tab, "can_process": can_process, "can_cancel": can_cancel,
+        "order": order, "tab": tab, "can_process": can_process,
         "can_edit_address": can_process and not order.pii_redacted_at,
         "total": format_money(order.order_total, order.currency or "USD") if order.order_total is not None else "—",
-        "cancel_form": cancel_form or CancelOrderForm(),
         "address_form": address_form or ShippingAddressForm.for_order(order),
         "can_view_commerce": request.user.has_perm("sales.view_order"),
-        "outbox": list(order.outbox_messages.order_by("-created_at", "-id")),
+        "outbox": outbox,
     }
+    if can_process:
+        commerce = _commerce_order(order)
+        cancel = channel.can_cancel(order, commerce, {message.kind for message in outbox})
+        context["cancel"] = cancel
+        if cancel:
+            context["cancel_dialog"] = channel.cancel_dialog_context(order, commerce, form=cancel_form)
     if tab == "items":
         context["items"] = [{"item": item, "row_price": format_money(item.item_price, order.currency or "USD"),
                              "row_tax": format_money(item.item_tax, order.currency or "USD"),
-                             "shipping": format_money(item.shipping_price, order.currency or "USD")}
+                             "shipping": format_money(item.shipping_price, order.currency or "USD"),
+                             "condition": condition_label(item.condition)}
                             for item in order.items.all()]
     elif tab == "tracking":
         context["tracking"] = _tracking_rows(order)
@@ -376,18 +440,22 @@ def order_detail(request, order_id: int, *, cancel_form=None, address_form=None,
 @require(PROCESS)
 @require_POST
 def order_cancel(request, order_id: int):
+    """The Amazon cancel path, from Amazon Order Details and from the Commerce order view's Cancel (``next``)."""
     order = get_object_or_404(AmazonOrder, pk=order_id)
+    back = _safe_next(request, reverse("amazon:order_detail", args=[order.pk]))
     form = CancelOrderForm(request.POST)
     if not form.is_valid():
         messages.error(request, _("Choose a reason for the cancellation."))
+        if request.POST.get("next"):
+            return redirect(back)
         return order_detail(request, order.pk, cancel_form=form, status=400)
     try:
         outbound.amazon_order_cancel(amazon_order=order, reason=form.cleaned_data["reason"], actor=request.user)
     except AmazonChannelError as error:
         messages.error(request, error.message)
-        return redirect("amazon:order_detail", order.pk)
+        return redirect(back)
     messages.success(request, _("You canceled the order. The cancellation is being sent to Amazon."))
-    return redirect("amazon:order_detail", order.pk)
+    return redirect(back)
 
 
 @require(PROCESS)
@@ -416,11 +484,23 @@ def order_address_save(request, order_id: int):
 @require(PROCESS)
 @require_POST
 def outbox_retry(request, message_id: int):
-    message = get_object_or_404(OutboxMessage, pk=message_id)
+    """Retry by hand. A refund Amazon may have applied is looked for first; when Amazon cannot tell, a confirmation
+    step shows the exact risk (``rules.outbox_retry_verdict``) and only its "Send it again" button sends it."""
+    message = get_object_or_404(OutboxMessage.objects.select_related("amazon_order"), pk=message_id)
+    back = reverse("amazon:order_detail", args=[message.amazon_order_id]) + "?tab=log"
     try:
-        outbound.outbox_retry(message=message, actor=request.user)
+        message = outbound.outbox_retry(message=message, actor=request.user,
+                                        confirmed=request.POST.get("confirm") == "may-duplicate")
+    except outbound.RetryNeedsConfirmation as error:
+        return render(request, "amazon/outbox_retry_confirm.html",
+                      {"message": message, "order": message.amazon_order, "risk": error.message, "back": back},
+                      status=409)
     except AmazonChannelError as error:
         messages.error(request, error.message)
     else:
-        messages.success(request, _("The message will be sent to Amazon again."))
-    return redirect(reverse("amazon:order_detail", args=[message.amazon_order_id]) + "?tab=log")
+        if message.state == OutboxState.SENT:
+            messages.success(request, _("Amazon already had this change (feed %(feed)s): it is followed, not sent "
+                                        "again.") % {"feed": message.feed_id})
+        else:
+            messages.success(request, _("The message will be sent to Amazon again."))
+    return redirect(back)

@@ -7,7 +7,8 @@ from decimal import Decimal
 
 import pytest
 
-from saleschannel.amazon.models import AmazonStore
+from saleschannel.amazon.importer import sync_store
+from saleschannel.amazon.models import AmazonOrder, AmazonStore, SyncRunState
 from saleschannel.amazon.services import amazon_store_create
 from saleschannel.catalog.models import Product, Store
 from saleschannel.sandbox.catalog import DEFAULT_SKUS
@@ -22,18 +23,23 @@ PENDING_DELAY = 1800
 @pytest.fixture(scope="module")
 def sandbox_server(tmp_path_factory):
     from saleschannel.sandbox.testing import run_sandbox
+    from tests.sandbox.fixtures import contract_models
 
+    # Contract mode when Amazon's models are there: the gateway's requests and their answers are checked against them.
     with run_sandbox(tmp_path_factory.mktemp("sandbox"), time_scale=TIME_SCALE,
-                     pending_delay_seconds=PENDING_DELAY) as handle:
+                     pending_delay_seconds=PENDING_DELAY, contract_models=contract_models()) as handle:
         yield handle
 
 
 @pytest.fixture
-def sandbox(sandbox_server):
+def sandbox(sandbox_server, request):
+    from tests.sandbox.fixtures import contract_checked
+
     sandbox_server.reset()
     # Access tokens live an hour of sandbox time (6 real seconds at this scale): keep them for the whole test.
     sandbox_server.configure(token_ttl_seconds=3600 * TIME_SCALE)
-    yield sandbox_server
+    # Fails the test at teardown if the gateway sent a request (or got an answer) that Amazon's models do not allow.
+    yield from contract_checked(sandbox_server, request)
 
 
 def settle():
@@ -60,8 +66,8 @@ def connect_store(sandbox, commerce_store, **options) -> AmazonStore:
     creds = sandbox.credentials
     options.setdefault("time_scale", Decimal(TIME_SCALE))
     return amazon_store_create(
-        name=options.pop("name", "Sandbox US"), seller_id=creds["seller_id"], region="NA",
-        marketplace_ids=[US], store=commerce_store, client_id=creds["client_id"],
+        name=options.pop("name", "Sandbox US"), seller_id=creds["seller_id"], region=options.pop("region", "NA"),
+        marketplace_ids=options.pop("marketplace_ids", [US]), store=commerce_store, client_id=creds["client_id"],
         client_secret=creds["client_secret"], refresh_token=creds["refresh_token"],
         endpoint_override=sandbox.url, token_url_override=sandbox.token_url, **options,
     )
@@ -70,3 +76,15 @@ def connect_store(sandbox, commerce_store, **options) -> AmazonStore:
 @pytest.fixture
 def amazon_store(sandbox, commerce_store, catalog):
     return connect_store(sandbox, commerce_store)
+
+
+def sync(store):
+    """One sync pass of ``store`` that must succeed; returns its run."""
+    run = sync_store(store=store)
+    assert run.state == SyncRunState.SUCCEEDED, run.error
+    return run
+
+
+def amazon(order_id: str):
+    """The Amazon order (with its Commerce order) of ``order_id``."""
+    return AmazonOrder.objects.select_related("commerce_order").get(amazon_order_id=order_id)

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from saleschannel.amazon.gateway import Gateway, RetryPolicy
 from saleschannel.amazon.importer import lock_acquire, lock_release, sync_store
-from saleschannel.amazon.models import AmazonOrder, SyncLock, SyncRunState
+from saleschannel.amazon.models import AmazonOrder, SyncLock, SyncRun, SyncRunState
 from saleschannel.catalog.models import StockReservation
 from saleschannel.sales.models import Order
 from tests.amazon.conftest import settle
@@ -152,8 +152,10 @@ def test_a_killed_sync_process_is_redone_without_duplicates(amazon_store, sandbo
     process.wait(10)
     done = Order.objects.count()
     assert 0 < done < 300
-    assert SyncLock.objects.filter(store=amazon_store).exists()  # left behind by the killed worker ...
-    SyncLock.objects.update(expires_at=timezone.now() - timedelta(seconds=1))  # ... until it expires
-    run = sync_store(store=amazon_store)
+    assert SyncLock.objects.filter(store=amazon_store, expires_at__gt=timezone.now()).exists()  # left behind ...
+    orphan = SyncRun.objects.get(store=amazon_store, state=SyncRunState.RUNNING)  # ... with its run "running"
+    run = sync_store(store=amazon_store)  # the killed worker's process is gone: its lock is taken over at once
     assert run.state == SyncRunState.SUCCEEDED
+    orphan.refresh_from_db()
+    assert orphan.state == SyncRunState.INTERRUPTED and orphan.finished_at
     assert_exactly_once(ids)

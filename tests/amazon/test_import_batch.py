@@ -107,7 +107,7 @@ def test_a_page_read_ahead_that_fails_is_asked_again_the_ordinary_way(amazon_sto
                                       last_updated_before=now - SAFETY_LAG / TIME_SCALE)
         assert len(first.orders) == 100 and first.next_token
         sandbox.set_faults({"searchOrders": {"500": 1.0}})
-        ahead = gateway.next_page_ahead(next_token=first.next_token)
+        ahead = gateway.next_page_ahead(first)
         time.sleep(0.5)  # the background attempt meets the fault
         sandbox.set_faults()
         second = ahead()

@@ -10,6 +10,7 @@ import pytest
 from django.utils import timezone
 
 from saleschannel.amazon import outbound
+from saleschannel.amazon import rules as amazon_rules
 from saleschannel.amazon.importer import sync_store
 from saleschannel.amazon.models import (
     AmazonOrder,
@@ -161,17 +162,22 @@ def test_cancel_refused_once_shipped(sandbox, amazon_store, staff_user):
 
     with pytest.raises(AmazonChannelError, match="Only an Unshipped Amazon order"):
         outbound.amazon_order_cancel(amazon_order=amazon, reason="NoInventory", actor=staff_user)
-    verdict = rules.check(commerce, rules.Action.CANCEL)
-    assert not verdict and "cannot be canceled" in verdict.reason
+    verdict = amazon_rules.can_cancel_on_amazon(amazon)
+    assert not verdict and "can be canceled" in verdict.reason
+    assert "Amazon Order Details" in rules.check(commerce, rules.Action.CANCEL).reason  # never a bare cancel
     assert not OutboxMessage.objects.filter(kind=OutboxKind.CANCEL).exists()
 
 
-def test_commerce_cancel_of_unshipped_uninvoiced_order_is_sent(sandbox, amazon_store, staff_user):
+def test_commerce_cancel_of_an_amazon_order_is_refused(sandbox, amazon_store, staff_user):
+    """Commerce's own cancel never cancels an Amazon order (it used to, with reason GeneralAdjustment): only the
+    Amazon path does, with one of Amazon's reasons (issue 12)."""
     amazon_store.invoice_on_import = False
     amazon_store.save()
     amazon = two_line_order(sandbox, amazon_store)
-    order_cancel(order=amazon.commerce_order, reason="BuyerCanceled", actor=staff_user)
-    message = OutboxMessage.objects.get(amazon_order=amazon, kind=OutboxKind.CANCEL)
+    with pytest.raises(OrderActionError, match="cancel it from Amazon Order Details with a reason"):
+        order_cancel(order=amazon.commerce_order, reason="BuyerCanceled", actor=staff_user)
+    assert not OutboxMessage.objects.filter(amazon_order=amazon).exists()
+    message = outbound.amazon_order_cancel(amazon_order=amazon, reason="BuyerCanceled", actor=staff_user)
     assert message.payload["reason"] == "BuyerCanceled"
     assert deliver_until_done(message).state == OutboxState.ACCEPTED
     assert sandbox.order(amazon.amazon_order_id)["status"] == "Canceled"

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from saleschannel.amazon import feeds, outbound
+from saleschannel.amazon import feeds, outbound, refunds
 
 
 def test_cancellation_feed_has_failure_and_the_reason_on_every_item():
@@ -89,9 +89,9 @@ def test_unreadable_or_hostile_reports_are_refused(content):
 
 
 def test_allocation_keeps_every_cent():
-    shares = outbound._allocate(Decimal("10.00"), [Decimal("1"), Decimal("1"), Decimal("1")], Decimal("0.01"))
+    shares = refunds.allocate(Decimal("10.00"), [Decimal("1"), Decimal("1"), Decimal("1")], Decimal("0.01"))
     assert sum(shares) == Decimal("10.00") and sorted(shares) == [Decimal("3.33"), Decimal("3.33"), Decimal("3.34")]
-    assert outbound._allocate(Decimal("5"), [Decimal("0"), Decimal("0")], Decimal("1")) == [Decimal("5"), Decimal("0")]
+    assert refunds.allocate(Decimal("5"), [Decimal("0"), Decimal("0")], Decimal("1")) == [Decimal("5"), Decimal("0")]
 
 
 def test_backoff_grows_with_jitter_and_is_capped():
@@ -124,3 +124,17 @@ def test_goodwill_refund_alone_goes_to_the_first_item(db, store):
     assert message.state == OutboxState.QUEUED
     assert message.payload["lines"] == [{"item_code": order.items.get().order_item_id, "reason": "CustomerReturn",
                                          "amounts": {"Principal": "5.00"}}]
+
+
+def test_amounts_beyond_an_items_proceeds_move_where_there_is_room():
+    D = Decimal
+    room = {"A": {"Principal": D("10"), "Shipping": D("2"), "Tax": D("1"), "ShippingTax": D("0")},
+            "B": {"Principal": D("5"), "Shipping": D("0"), "Tax": D("0"), "ShippingTax": D("0")}}
+    amounts = {"A": {"Principal": D("14"), "Tax": D("1")}}
+    refunds._fit_to_refundable(amounts, room)
+    assert amounts == {"A": {"Principal": D("10"), "Tax": D("1")}, "B": {"Principal": D("4")}}  # Principal first
+    # What fits nowhere stays on the first line, so the total still equals the credit memo (Amazon will refuse it).
+    amounts = {"A": {"Principal": D("30")}}
+    refunds._fit_to_refundable(amounts, room)
+    assert sum(amounts["A"].values()) + sum(amounts["B"].values()) == D("30")
+    assert amounts["A"]["Principal"] == D("10") + D("30") - D("10") - D("2") - D("1") - D("5")

@@ -67,6 +67,21 @@ def test_a_lost_answer_to_create_feed_is_checked_before_sending_again(sandbox, a
     assert len(sandbox.feeds()) == 1
 
 
+def test_an_unreadable_answer_to_create_feed_is_not_repeated_and_the_feed_is_followed(sandbox, amazon_store,
+                                                                                      staff_user):
+    amazon = two_line_order(sandbox, amazon_store)
+    message = outbound.amazon_order_cancel(amazon_order=amazon, reason="NoInventory", actor=staff_user)
+    sandbox.set_faults({"createFeed": {"malformed": 1.0}})  # Amazon created the feed; its answer is cut
+
+    assert outbound.deliver_message(message.pk) == OutboxState.FAILED
+    assert create_feed_requests(sandbox) == [202]  # a 2xx that cannot be read is not sent again
+    sandbox.set_faults()
+    message = deliver_until_done(message)
+    assert message.state == OutboxState.ACCEPTED, message.last_error
+    assert create_feed_requests(sandbox) == [202] and len(sandbox.feeds()) == 1
+    assert sandbox.order(amazon.amazon_order_id)["status"] == "Canceled"
+
+
 def test_a_refused_feed_is_not_looked_for_again(sandbox, amazon_store, staff_user):
     amazon = two_line_order(sandbox, amazon_store)
     message = outbound.amazon_order_cancel(amazon_order=amazon, reason="NoInventory", actor=staff_user)
@@ -79,18 +94,21 @@ def test_a_refused_feed_is_not_looked_for_again(sandbox, amazon_store, staff_use
 
 def test_feeds_that_cannot_be_told_apart_stop_for_a_person(sandbox, amazon_store, staff_user):
     first, second = (two_line_order(sandbox, amazon_store) for _ in range(2))
-    messages = [outbound.amazon_order_cancel(amazon_order=amazon, reason="NoInventory", actor=staff_user)
-                for amazon in (first, second)]
-    for message in messages:
-        sent_behind_our_back(amazon_store, message)
+    message = outbound.amazon_order_cancel(amazon_order=first, reason="NoInventory", actor=staff_user)
+    sent_behind_our_back(amazon_store, message)
+    # Another cancellation feed that none of our messages sent (Seller Central's upload page, another tool).
+    stranger = outbound._feed_content(
+        OutboxMessage(amazon_order=second, kind="cancel", payload={"reason": "NoInventory", "items": ["1"]}))[1]
+    with Gateway.for_store(amazon_store) as gateway:
+        gateway.submit_feed(feed_type="POST_ORDER_ACKNOWLEDGEMENT_DATA", content=stranger)
 
-    assert outbound.deliver_message(messages[0].pk) == OutboxState.DEAD
-    stopped = OutboxMessage.objects.get(pk=messages[0].pk)
-    assert "cannot be told apart" in stopped.last_error and "Seller Central" in stopped.last_error
-    assert stopped.feed_submitted_at is None and not stopped.feed_id
+    assert outbound.deliver_message(message.pk) == OutboxState.DEAD
+    stopped = OutboxMessage.objects.get(pk=message.pk)
+    assert "cannot be told which one" in stopped.last_error and "Seller Central" in stopped.last_error
+    assert stopped.outcome_unknown and not stopped.feed_id and stopped.feed_lookup["verdict"] == "ambiguous"
     assert len(sandbox.feeds()) == 2  # nothing sent
 
-    # The person checked Seller Central and decides to send it: a retry by hand sends it.
+    # A cancellation sent twice changes nothing: a retry by hand sends it without asking.
     outbound.outbox_retry(message=stopped, actor=staff_user)
     stopped = deliver_until_done(stopped)
     assert stopped.state == OutboxState.ACCEPTED, stopped.last_error

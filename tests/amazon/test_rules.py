@@ -5,8 +5,11 @@ from __future__ import annotations
 import pytest
 from django.utils import translation
 
+from saleschannel.amazon.models import AmazonOrder
 from saleschannel.amazon.rules import Outcome, can_cancel_on_amazon, import_decision, product_problem
+from saleschannel.amazon.services import AmazonChannelError
 from saleschannel.catalog.models import Product
+from saleschannel.errors import DomainError
 
 ALL = ["Pending", "PendingAvailability", "Unshipped", "PartiallyShipped", "Shipped", "Canceled", "Unfulfillable",
        "InvoiceUnconfirmed"]
@@ -66,4 +69,13 @@ def test_product_problems():
 
 
 def test_only_unshipped_orders_can_be_canceled_on_amazon():
-    assert [s for s in ALL if can_cancel_on_amazon(s)] == ["Unshipped"]
+    def verdict(status):  # an order with nothing shipped nor queued, and no Commerce order
+        return can_cancel_on_amazon(AmazonOrder(status=status, amazon_status=status), outbox_kinds=set())
+
+    assert [s for s in ALL if verdict(s)] == ["Unshipped"]
+
+
+def test_amazon_refusals_are_domain_errors():
+    error = AmazonChannelError("Choose a reason for the cancellation.", field="reason")
+    assert isinstance(error, DomainError)
+    assert (error.message, error.code, error.field) == ("Choose a reason for the cancellation.", "refused", "reason")

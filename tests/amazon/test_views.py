@@ -127,10 +127,10 @@ def test_navigation_shows_the_amazon_section(viewer, amazon_store):
 # --- Stores --------------------------------------------------------------------------------------------------
 
 
-def test_store_create_and_edit_never_shows_credentials_back(admin, store):
+def test_store_create_and_edit_never_shows_credentials_back(admin, fr_store):
     data = {"name": "EU seller", "seller_id": "A2EU", "region": "EU",
             "marketplace_ids": "A1PA6795UKMFR9, A13V1IB3VIYZZH",
-            "store": store.pk, "client_id": "client-1", "client_secret": "secret-1", "refresh_token": SECRET,
+            "store": fr_store.pk, "client_id": "client-1", "client_secret": "secret-1", "refresh_token": SECRET,
             "api_version": "2026-01-01", "time_scale": "1", "pacing_enabled": "on", "is_active": "on"}
     response = admin.post("/amazon/stores/new/", data)
     assert response.status_code == 302
@@ -357,12 +357,13 @@ def test_cancel_with_a_reason(operator, amazon_store):
     commerce.refresh_from_db()
     assert commerce.state == OrderState.CLOSED  # it was invoiced: refunded in full
     page = response.content.decode()
-    assert 'id="cancel-order"' not in page
+    assert 'id="cancel-order" disabled title="The order is already canceled."' in page  # refused: disabled, with why
 
 
 def test_cancel_not_offered_nor_accepted_when_shipped(operator, amazon_store):
     order = make_amazon_order(amazon_store, status=S.SHIPPED)
-    assert 'id="cancel-order"' not in operator.get(f"/amazon/orders/{order.pk}/").content.decode()
+    page = operator.get(f"/amazon/orders/{order.pk}/").content.decode()
+    assert 'id="cancel-order" disabled' in page and "Only an Unshipped Amazon order can be canceled" in page
     response = operator.post(f"/amazon/orders/{order.pk}/cancel/", {"reason": "NoInventory"}, follow=True)
     assert "Only an Unshipped Amazon order can be canceled" in response.content.decode()
     order.refresh_from_db()
@@ -470,3 +471,116 @@ def test_amazon_screens_speak_french(viewer, amazon_store, _restore_language):
     assert "Détails de la commande Amazon" in page and "Non expédiée" in page
     page = viewer.get(f"/sales/orders/{order.commerce_order_id}/", HTTP_ACCEPT_LANGUAGE="fr").content.decode()
     assert "Afficher ou annuler la commande Amazon" in page and "Afficher toutes les commandes Amazon" in page
+
+
+# --- Sync health and the currency of marketplaces ----------------------------------------------------------------
+
+
+def test_a_marketplace_in_another_currency_is_refused_by_the_form(admin, store, fr_store, amazon_store):
+    data = {"name": "France", "seller_id": "A2EU", "region": "EU", "marketplace_ids": "A13V1IB3VIYZZH",
+            "store": store.pk, "client_id": "client-1", "client_secret": "secret-1", "refresh_token": SECRET,
+            "api_version": "2026-01-01", "time_scale": "1", "pacing_enabled": "on", "is_active": "on"}
+    response = admin.post("/amazon/stores/new/", data)
+    assert response.status_code == 400
+    assert ("Marketplace A13V1IB3VIYZZH (France) sells in EUR; Commerce store &#x27;us&#x27; is in USD. Choose a "
+            "EUR store or another marketplace.") in response.content.decode()
+    assert not AmazonStore.objects.filter(name="France").exists()
+
+    assert admin.post("/amazon/stores/new/", {**data, "store": fr_store.pk}).status_code == 302
+    assert AmazonStore.objects.get(name="France").store == fr_store
+
+    edit = {"name": amazon_store.name, "seller_id": "A1SELLER", "region": "NA",
+            "marketplace_ids": "ATVPDKIKX0DER A1F83G8C2ARO7P", "store": store.pk, "api_version": "2026-01-01",
+            "time_scale": "1", "endpoint_override": amazon_store.endpoint_override,  # unchanged: no secrets needed
+            "token_url_override": amazon_store.token_url_override}
+    page = admin.post(f"/amazon/stores/{amazon_store.pk}/edit/", edit).content.decode()
+    assert "Marketplace A1F83G8C2ARO7P (United Kingdom) sells in GBP" in page
+    amazon_store.refresh_from_db()
+    assert amazon_store.marketplace_ids == ["ATVPDKIKX0DER"]
+    assert admin.post(f"/amazon/stores/{amazon_store.pk}/edit/",
+                      {**edit, "marketplace_ids": "ATVPDKIKX0DER"}).status_code == 302
+
+
+def test_importing_into_a_store_in_another_currency_is_refused_in_order_settings(admin, amazon_store, fr_store):
+    response = admin.post(f"/amazon/stores/{amazon_store.pk}/settings/", {
+        "import_enabled": "1", "import_store": fr_store.pk, "customer_creation": "guest",
+        "order_number_source": "commerce", "reserve_pending": "1", "order_status_mode": "default",
+        "invoice_on_import": "1", "import_fba": "1", "sync_frequency_minutes": "5"})
+    assert response.status_code == 400
+    assert "Marketplace ATVPDKIKX0DER (United States) sells in USD; Commerce store &#x27;fr&#x27; is in EUR" \
+        in response.content.decode()
+    amazon_store.refresh_from_db()
+    assert amazon_store.import_store_id is None
+
+
+@pytest.fixture
+def sandbox_store(sandbox, commerce_store, catalog):
+    from tests.amazon.conftest import connect_store
+
+    return connect_store(sandbox, commerce_store)
+
+
+def _notices(page: str) -> str:
+    start = page.find('id="notices"')
+    return page[start:page.find("</ul>", start)] if start >= 0 else ""
+
+
+def test_sync_health_on_the_tile_the_list_and_the_banners(admin, viewer, sandbox, sandbox_store,
+                                                          django_capture_on_commit_callbacks, _restore_language):
+    from django.utils import translation
+    from django.utils.html import escape
+
+    from saleschannel.amazon.health import failing_text
+    from saleschannel.amazon.importer import sync_store
+    from saleschannel.amazon.services import amazon_store_update
+    from tests.amazon.conftest import settle
+
+    def sync():
+        with django_capture_on_commit_callbacks(execute=True):
+            return sync_store(store=AmazonStore.objects.get(pk=sandbox_store.pk))
+
+    dashboard = f"/amazon/stores/{sandbox_store.pk}/"
+    assert sync().state == "succeeded"
+    page = viewer.get(dashboard).content.decode()
+    assert 'data-testid="sync-status">OK<' in page and "Sync failing since" not in page
+    assert 'data-testid="sync-health">OK<' in viewer.get("/amazon/").content.decode()
+
+    amazon_store_update(amazon_store=sandbox_store, refresh_token="Atzr|revoked")
+    run = sync()
+    assert run.state == "failed"
+    text = escape(failing_text(AmazonStore.objects.get(pk=sandbox_store.pk)))
+    assert text.startswith("Sync failing since ") and escape(run.error) in text
+    page = viewer.get(dashboard).content.decode()
+    assert 'data-testid="sync-status">Failing<' in page
+    assert f'data-testid="sync-failing">{text}<' in page and "1 failed pass in a row" in page
+    assert "the next pass retries" in page
+    assert text in viewer.get("/amazon/").content.decode().split('data-testid="sync-health">')[1]
+    # Before the alert: a warning banner on the Amazon pages only.
+    banner = _notices(page)
+    assert f"Amazon store Sandbox US: {text}" in banner and "The next pass retries automatically." in banner
+    assert 'class="warning"' in banner
+    assert "Sync failing since" not in _notices(viewer.get("/").content.decode())
+
+    sync()
+    assert "Sync failing since" not in _notices(viewer.get("/").content.decode())  # two failures: no alert yet
+    sync()
+    home = _notices(admin.get("/").content.decode())
+    assert "Amazon store Sandbox US: Sync failing since" in home and "3 sync passes in a row failed" in home
+    assert "this alert clears at the next successful sync" in home and f'href="{dashboard}"' in home
+    assert 'class="error"' in home
+    page = viewer.get(dashboard).content.decode()
+    assert "3 failed passes in a row" in page and 'data-testid="sync-alerted"' in page
+    french = client_for(make_role_user(ADMINISTRATOR, username="administrateur"))
+    french.cookies.load({"django_language": "fr"})
+    page = french.get(dashboard, HTTP_ACCEPT_LANGUAGE="fr").content.decode()
+    assert "État de la synchronisation" in page and "Synchronisation en échec depuis" in page
+    assert "3 synchronisations en échec d'affilée" in page
+    assert "3 synchronisations successives ont échoué" in _notices(french.get("/").content.decode())
+    translation.activate("en")  # the French requests activated French in this thread
+
+    amazon_store_update(amazon_store=sandbox_store, refresh_token=sandbox.credentials["refresh_token"])
+    settle()
+    assert sync().state == "succeeded"
+    for path in ("/", "/amazon/", dashboard):
+        assert "Sync failing since" not in admin.get(path).content.decode(), path
+    assert 'data-testid="sync-status">OK<' in viewer.get(dashboard).content.decode()

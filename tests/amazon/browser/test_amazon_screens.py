@@ -104,7 +104,8 @@ def test_details_cancel_with_a_reason(live_server, page, imported, sandbox):
     page.click("#confirm-cancel")
     expect(page.locator(".messages")).to_contain_text("You canceled the order")
     expect(page.locator("#amazon-status")).to_contain_text("Canceled")
-    expect(page.locator("#cancel-order")).to_have_count(0)
+    expect(page.locator("#cancel-order")).to_be_disabled()  # refused now: shown disabled with the reason
+    expect(page.locator("#action-reasons")).to_contain_text("The order is already canceled.")
 
     message = OutboxMessage.objects.get(amazon_order=bruno)
     assert message.payload["reason"] == "CustomerExchange"
