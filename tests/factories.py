@@ -7,6 +7,7 @@ makes them (numbers, reservations, history). Plain functions, usable from fixtur
 from __future__ import annotations
 
 import itertools
+import re
 from decimal import Decimal
 
 import pytest
@@ -45,8 +46,10 @@ def unique(prefix: str) -> str:
 def make_store(*, code: str | None = None, currency: str = "USD", locale: str = "en", prefix: str | None = None,
                name: str | None = None) -> Store:
     code = code or unique("st")
-    if prefix is None:  # stores must not share a prefix, or their order numbers would collide
-        prefix = code.upper() if len(code) <= 8 else ""
+    if prefix is None:  # unique and made of A-Z, 0-9 and "-" (catalog/rules.py), or order numbers would collide
+        prefix = re.sub(r"[^A-Z0-9-]", "", code.upper())[:8]
+        if not prefix or Store.objects.filter(order_number_prefix=prefix).exists():
+            prefix = f"S{next(_counter)}"
     return Store.objects.create(
         code=code, name=name or f"Store {code}", currency=currency, locale=locale, order_number_prefix=prefix,
     )

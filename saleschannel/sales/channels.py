@@ -14,10 +14,25 @@ These are plain method calls made by the services, not Django signals: the order
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from saleschannel.sales.models import CreditMemo, Order, Shipment
+
+
+@dataclass(frozen=True)
+class ChannelCancel:
+    """A channel that cancels its orders its own way (e.g. Amazon: with one of Amazon's reasons): the order view's
+    Cancel opens ``template`` (rendered with ``dialog`` = this object) instead of Commerce's bare cancel."""
+
+    allowed: bool
+    reason: str = ""  # why it may not be canceled now
+    template: str = ""
+    context: dict = field(default_factory=dict)
+
+    def __bool__(self) -> bool:
+        return self.allowed
 
 
 class OrderChannel:
@@ -38,6 +53,14 @@ class OrderChannel:
     def payment_links(self, order: Order) -> list[tuple[str, str]]:
         """(label, url) pairs the order view shows under Payment & Shipping Method."""
         return []
+
+    def payment_information(self, order: Order, pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
+        """The payment's stored (label, value) pairs to show, e.g. without those ``payment_links`` already shows."""
+        return pairs
+
+    def cancel_dialog(self, order: Order) -> ChannelCancel | None:
+        """None: Commerce's own Cancel applies. Else the channel's cancellation the order view offers instead."""
+        return None
 
 
 _channels: dict[str, OrderChannel] = {}

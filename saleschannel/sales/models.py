@@ -132,6 +132,8 @@ class Order(models.Model):
             models.Index(fields=["customer_email"], name="order_customer_email"),
             models.Index(fields=["customer_last_name"], name="order_customer_last_name"),
             models.Index(fields=["origin", "-created_at"], name="order_origin_created"),
+            # The REST API's sync cursor (updated_since, then pages on (updated_at, id)).
+            models.Index(fields=["updated_at", "id"], name="order_updated_id"),
         ]
         permissions = [
             ("process_order", "Can invoice, ship, refund, cancel, hold, comment and email orders"),

@@ -5,15 +5,25 @@ One counter row per store and kind (``DocumentSequence``), incremented with a si
 statement: the increment and the read cannot be separated). The updated row stays locked until
 that transaction ends, so two transactions never read the same value; a transaction that rolls back leaves a gap,
 which is allowed (DESIGN.md §2).
+
+A number the sequence gives may already exist: a prefix used before (by this store or another one; prefixes are
+unique among the stores today, not over time) or numbers written by hand. Such a collision is refused with
+``DocumentNumberTaken``, a clear message, instead of an ``IntegrityError`` when the document is inserted: a single
+document's number is checked against its table (one query); a batch of new orders (``orders_create_many``) finds
+out when its insert fails, so that the usual case costs nothing. The counter's increment is rolled back with the
+caller's transaction, so the refusal repeats until the prefix is changed.
 """
 
 from __future__ import annotations
 
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from saleschannel.catalog.models import Store
-from saleschannel.sales.models import DocumentSequence
+from saleschannel.sales.errors import DocumentNumberTaken
+from saleschannel.sales.models import CreditMemo, DocumentSequence, Invoice, Order, Shipment
 
 KINDS = ("order", "invoice", "shipment", "creditmemo")
 DIGITS = 9
@@ -28,8 +38,12 @@ def next_number(*, store: Store, kind: str) -> str:
     return next_numbers(store=store, kind=kind, count=1)[0]
 
 
-def next_numbers(*, store: Store, kind: str, count: int) -> list[str]:
-    """The store's next ``count`` numbers for ``kind``, taken with one statement (a batch of new documents)."""
+def next_numbers(*, store: Store, kind: str, count: int, check_taken: bool = True) -> list[str]:
+    """The store's next ``count`` numbers for ``kind``, taken with one statement (a batch of new documents).
+
+    Raises ``DocumentNumberTaken`` when one of them already exists (one query). ``check_taken=False`` leaves that to
+    the caller, which must then catch the insert's ``IntegrityError`` and call ``refuse_taken_numbers``.
+    """
     if kind not in KINDS:
         raise ValueError(f"unknown document kind {kind!r}")
     if count < 1:
@@ -43,7 +57,32 @@ def next_numbers(*, store: Store, kind: str, count: int) -> list[str]:
         except IntegrityError:  # another transaction created it first: take the next values after theirs
             last = _increment(store, kind, count)
     prefix = store.order_number_prefix or str(store.pk)
-    return [f"{prefix}{value:0{DIGITS}d}" for value in range(last - count + 1, last + 1)]
+    numbers = [f"{prefix}{value:0{DIGITS}d}" for value in range(last - count + 1, last + 1)]
+    if check_taken:
+        refuse_taken_numbers(store=store, kind=kind, numbers=numbers)
+    return numbers
+
+
+_MODELS = {"order": Order, "invoice": Invoice, "shipment": Shipment, "creditmemo": CreditMemo}
+_KIND_LABELS = {"order": gettext_lazy("order"), "invoice": gettext_lazy("invoice"),
+                "shipment": gettext_lazy("shipment"), "creditmemo": gettext_lazy("credit memo")}
+
+
+def refuse_taken_numbers(*, store: Store, kind: str, numbers: list[str]) -> None:
+    """Raise ``DocumentNumberTaken`` when a document of ``kind`` already has one of ``numbers``."""
+    if not numbers:
+        return
+    taken = (_MODELS[kind].objects.filter(number__in=numbers).order_by("number")
+             .values_list("number", flat=True).first())
+    if taken is not None:
+        raise DocumentNumberTaken(
+            _('The next %(kind)s number of the store "%(store)s", %(number)s, is already used by another document '
+              '(its order number prefix "%(prefix)s" was used before). Nothing was saved: give the store a prefix '
+              "that was never used, in Settings > Stores, then try again.")
+            % {"kind": str(_KIND_LABELS[kind]), "store": store.name, "number": taken,
+               "prefix": store.order_number_prefix or store.pk},
+            number=taken,
+        )
 
 
 def _increment(store: Store, kind: str, count: int) -> int | None:

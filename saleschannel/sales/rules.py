@@ -9,6 +9,7 @@ which may veto an action the channel cannot honour.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
@@ -78,7 +79,7 @@ def _state_verdict(order: Order, action: Action) -> Verdict | None:
     return None
 
 
-def _own_rules(order: Order, action: Action, items: list | None = None) -> Verdict:
+def _own_rules(order: Order, action: Action, items: list | None = None, *, zero_refund: bool = False) -> Verdict:
     if action == Action.HOLD and order.state == OrderState.HOLDED:
         return Verdict(False, _("The order is already on hold."))
     if action == Action.UNHOLD:
@@ -97,7 +98,10 @@ def _own_rules(order: Order, action: Action, items: list | None = None) -> Verdi
         if not any(item.qty_to_ship > 0 for item in items):
             return Verdict(False, _("Nothing is left to ship: every item has been shipped, refunded or canceled."))
     elif action == Action.CREDITMEMO:
-        if order.total_paid - order.total_refunded <= 0:
+        # A zero credit memo closes invoiced items of an order that cost nothing (Magento's "Allow Zero Grand Total
+        # Creditmemo"): only when asked, for items still to refund.
+        zero_allowed = zero_refund and any(item.qty_to_refund > 0 for item in items)
+        if order.total_paid - order.total_refunded <= 0 and not zero_allowed:
             return Verdict(False, _("Nothing paid is left to refund."))
     elif action == Action.CANCEL:
         if not any(item.qty_to_invoice > 0 for item in items):
@@ -109,16 +113,25 @@ def _own_rules(order: Order, action: Action, items: list | None = None) -> Verdi
     return ALLOWED
 
 
-def check(order: Order, action: Action | str, *, items: list | None = None) -> Verdict:
+def check(order: Order, action: Action | str, *, items: list | None = None, zero_refund: bool = False) -> Verdict:
     """Whether ``action`` may be done to ``order`` now; when not, ``reason`` says why in a sentence.
 
     ``items``: the order's items when the caller holds them (e.g. an order not written yet); read otherwise.
+    ``zero_refund``: a credit memo may refund nothing but quantities (an order that cost nothing, canceled by its
+    sales channel).
     """
     action = Action(action)
-    verdict = _own_rules(order, action, items)
-    if not verdict:
+    channel = channel_for(order)
+    if action == Action.CANCEL:
+        # A channel that cancels its orders its own way (Amazon: with Amazon's reason) refuses Commerce's cancel
+        # whatever the order's state: its reason comes first, so that staff are sent to the right place.
+        veto = channel.veto(order, action.value)
+        if veto:
+            return Verdict(False, veto)
+    verdict = _own_rules(order, action, items, zero_refund=zero_refund)
+    if not verdict or action == Action.CANCEL:
         return verdict
-    veto = channel_for(order).veto(order, action.value)
+    veto = channel.veto(order, action.value)
     return Verdict(False, veto) if veto else verdict
 
 
@@ -127,3 +140,19 @@ def available_actions(order: Order) -> dict[Action, Verdict]:
     if "items" not in getattr(order, "_prefetched_objects_cache", {}):
         prefetch_related_objects([order], "items")
     return {action: check(order, action) for action in Action}
+
+
+PERCENT = Decimal("0.01")
+
+
+def item_tax_percent(item) -> Decimal | None:
+    """The tax percent of an order item, as the screens show it: the rate the order was placed with, or, when it
+    carries none (Amazon gives amounts, not rates), the tax over the row total. None ("—") when it cannot be told:
+    tax on a row that costs nothing."""
+    if item.tax_percent:
+        return item.tax_percent.quantize(PERCENT)
+    if not item.tax_amount:
+        return Decimal("0.00")
+    if item.row_total > 0:
+        return (item.tax_amount * 100 / item.row_total).quantize(PERCENT)
+    return None

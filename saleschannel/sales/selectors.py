@@ -33,6 +33,7 @@ from saleschannel.sales.models import (
     CreditMemo,
     CreditMemoItem,
     Invoice,
+    InvoiceItem,
     Order,
     OrderAddress,
     OrderHistory,
@@ -272,7 +273,10 @@ def invoices_for_orders(order_ids) -> list[Invoice]:
     return list(
         Invoice.objects.filter(order_id__in=order_ids)
         .select_related("order", "order__store", "order__payment")
-        .prefetch_related("items__order_item", "order__addresses")
+        .prefetch_related(
+            Prefetch("items", queryset=InvoiceItem.objects.select_related("order_item")),
+            "order__addresses",
+        )
         .order_by("order_id", "id")
     )
 
@@ -304,8 +308,11 @@ def document_for_view(model, document_id: int):
 
     Raises ``model.DoesNotExist`` when there is none.
     """
+    # The lines' order items come in the lines' query (a join): prefetching them would name every id in one
+    # condition, which SQLite refuses for a 10,000-line document ("Expression tree is too large").
+    item_model = model._meta.get_field("items").related_model
     documents = model.objects.select_related("order", "order__store", "order__payment").prefetch_related(
-        "items__order_item", "order__addresses")
+        Prefetch("items", queryset=item_model.objects.select_related("order_item")), "order__addresses")
     if model is Shipment:
         documents = documents.prefetch_related("tracks")
     return documents.get(pk=document_id)

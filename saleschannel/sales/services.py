@@ -43,10 +43,11 @@ from saleschannel.catalog.services import (
     stock_return_many,
 )
 from saleschannel.i18n import gettext as _
-from saleschannel.money import format_money, is_exact, quantum
+from saleschannel.money import format_money, in_range, is_exact, max_amount, quantum
 from saleschannel.sales import rules
 from saleschannel.sales.channels import channel_for
 from saleschannel.sales.errors import OrderActionError
+from saleschannel.sales.ids import parse_id
 from saleschannel.sales.models import (
     AddressType,
     Carrier,
@@ -66,10 +67,11 @@ from saleschannel.sales.models import (
     ShipmentItem,
     ShipmentTrack,
 )
-from saleschannel.sales.numbering import next_number, next_numbers
+from saleschannel.sales.numbering import next_number, next_numbers, refuse_taken_numbers
 from saleschannel.sales.rules import Action
 
 ZERO = Decimal("0")
+MAX_QUANTITY = 2**31 - 1  # quantities are 32-bit integer columns
 
 ADDRESS_FIELDS = frozenset(
     f.name for f in OrderAddress._meta.concrete_fields if f.name not in ("id", "order", "address_type")
@@ -86,6 +88,8 @@ CREATION_STATES = frozenset(s.value for s in (OrderState.NEW, OrderState.PENDING
 
 # --- Small helpers -------------------------------------------------------------------------------------------
 
+
+QUANTITY_BATCH = 5_000  # ids per UPDATE ... IN (...): well under SQLite's limit of bound variables
 
 def stock_reference(order: Order) -> str:
     """The name under which an order holds its stock reservations."""
@@ -123,8 +127,8 @@ def _email_later(kind: str, object_id: int, comment: str = "") -> None:
     transaction.on_commit(lambda: sales_email_send(kind, object_id, comment))
 
 
-def _require(order: Order, action: Action, *, items: list[OrderItem] | None = None) -> None:
-    verdict = rules.check(order, action, items=items)
+def _require(order: Order, action: Action, *, items: list[OrderItem] | None = None, zero_refund: bool = False) -> None:
+    verdict = rules.check(order, action, items=items, zero_refund=zero_refund)
     if not verdict:
         raise OrderActionError(str(verdict.reason), code="not_allowed")
 
@@ -202,7 +206,8 @@ def _money(value, currency: str, *, field: str, label: str | Callable[[], str],
     """
     if value is None or (isinstance(value, str) and not value.strip()):
         return ZERO
-    if type(value) is Decimal and value.is_finite() and (allow_negative or value >= 0) and is_exact(value, currency):
+    if (type(value) is Decimal and value.is_finite() and (allow_negative or value >= 0) and in_range(value)
+            and is_exact(value, currency)):
         return value.quantize(quantum(currency))  # the usual case, first
     if isinstance(value, bool):
         raise OrderActionError(_("%(label)s is not a number.") % {"label": _text(label)}, code="invalid",
@@ -222,6 +227,12 @@ def _money(value, currency: str, *, field: str, label: str | Callable[[], str],
     if amount < 0 and not allow_negative:
         raise OrderActionError(_("%(label)s cannot be negative.") % {"label": _text(label)}, code="invalid",
                                field=field)
+    if not in_range(amount):
+        raise OrderActionError(
+            _("%(label)s is too large: at most %(max)s.") % {"label": _text(label),
+                                                             "max": format_money(max_amount(currency), currency)},
+            code="invalid", field=field,
+        )
     if not is_exact(amount, currency):
         raise OrderActionError(
             _("%(label)s has more decimals than %(currency)s allows.") % {"label": _text(label), "currency": currency},
@@ -247,6 +258,10 @@ def _whole_number(value, *, field: str, label: str) -> int:
         raise OrderActionError(
             _("The quantity of %(label)s cannot be negative.") % {"label": label}, code="invalid", field=field
         )
+    if number > MAX_QUANTITY:
+        raise OrderActionError(
+            _("The quantity of %(label)s is too large.") % {"label": label}, code="invalid", field=field
+        )
     return int(number)
 
 
@@ -259,10 +274,7 @@ def _quantities(quantities, items: list[OrderItem], limit: str, too_many: str) -
     by_id = {item.pk: item for item in items}
     wanted: dict[int, int] = {}
     for raw_id, raw_qty in quantities.items():
-        try:
-            item = by_id.get(int(str(raw_id).strip()))
-        except ValueError:
-            item = None
+        item = by_id.get(parse_id(str(raw_id).strip()))  # ASCII digits only: int() also reads "٣" as 3
         if item is None:
             raise OrderActionError(
                 _("Item %(id)s is not an item of this order.") % {"id": raw_id}, code="invalid", field="quantities"
@@ -330,6 +342,20 @@ def _status_note(changed: bool, order: Order) -> str:
     label = _remembered(("label", order.status), lambda: OrderStatus.objects.filter(
         code=order.status).values_list("label", flat=True).first()) or order.status
     return " " + _("The order status is now %(status)s.") % {"status": _(label)}
+
+
+def _save_quantities(items: list[OrderItem], field: str) -> None:
+    """Write one quantity of many items: one ``UPDATE`` per distinct value, a few thousand rows at a time.
+
+    A 10,000-line order has few distinct quantities; ``bulk_update`` would build one ``CASE`` branch per row (seconds
+    on PostgreSQL, and SQLite's expression limit forces small batches).
+    """
+    by_value: dict[int, list[int]] = {}
+    for item in items:
+        by_value.setdefault(getattr(item, field), []).append(item.pk)
+    for value, ids in by_value.items():
+        for start in range(0, len(ids), QUANTITY_BATCH):
+            OrderItem.objects.filter(pk__in=ids[start:start + QUANTITY_BATCH]).update(**{field: value})
 
 
 def _save(order: Order, *fields: str) -> None:
@@ -698,6 +724,29 @@ def orders_create_many(*, new_orders: list[NewOrder]) -> list[Order]:
         return []
     if any(new.order.pk is not None or not new.order._state.adding for new in new_orders):
         raise ValueError("orders_create_many() takes orders fresh from order_prepare(); prepare them again.")
+    try:
+        return _write_new_orders(new_orders)
+    except IntegrityError:
+        # A number from a store's sequence that a document already has (a prefix used before): a clear refusal,
+        # found after the fact so that the usual case costs no extra query. Everything was rolled back.
+        _refuse_taken_numbers(new_orders)
+        raise
+
+
+def _refuse_taken_numbers(new_orders: list[NewOrder]) -> None:
+    """Raise ``DocumentNumberTaken`` when a number given to these new orders or their invoices already exists."""
+    by_store: dict[int, list[NewOrder]] = defaultdict(list)
+    for new in new_orders:
+        by_store[new.order.store_id].append(new)
+    for batch in by_store.values():
+        store = batch[0].order.store
+        refuse_taken_numbers(store=store, kind="order",
+                             numbers=[new.order.number for new in batch if not new.explicit_number])
+        refuse_taken_numbers(store=store, kind="invoice",
+                             numbers=[new.invoice.number for new in batch if new.invoice is not None])
+
+
+def _write_new_orders(new_orders: list[NewOrder]) -> list[Order]:
     with transaction.atomic():
         _number_new_documents(new_orders)
         orders = [new.order for new in new_orders]
@@ -746,12 +795,13 @@ def _number_new_documents(new_orders: list[NewOrder]) -> None:
     for batch in by_store.values():
         store = batch[0].order.store
         unnumbered = [new.order for new in batch if not new.order.number]
-        for order, number in zip(unnumbered, next_numbers(store=store, kind="order", count=len(unnumbered)),
-                                 strict=True):
+        # Numbers already taken are found when the insert fails (orders_create_many), not checked here.
+        for order, number in zip(unnumbered, next_numbers(store=store, kind="order", count=len(unnumbered),
+                                                          check_taken=False), strict=True):
             order.number = number
         invoices = [new.invoice for new in batch if new.invoice is not None]
-        for invoice, number in zip(invoices, next_numbers(store=store, kind="invoice", count=len(invoices)),
-                                   strict=True):
+        for invoice, number in zip(invoices, next_numbers(store=store, kind="invoice", count=len(invoices),
+                                                          check_taken=False), strict=True):
             invoice.number = number
 
 
@@ -922,7 +972,7 @@ def invoice_create(*, order: Order, quantities=None, comment: str = "", notify_c
         for line in invoice_items:
             line.invoice = invoice
         InvoiceItem.objects.bulk_create(invoice_items)
-        OrderItem.objects.bulk_update(changed_items, ["qty_invoiced"])
+        _save_quantities(changed_items, "qty_invoiced")
         locked.total_invoiced += grand_total
         locked.total_paid += grand_total
         locked.shipping_invoiced += shipping
@@ -1018,7 +1068,7 @@ def shipment_create(*, order: Order, quantities=None, tracks=(), comment: str = 
         ShipmentTrack.objects.bulk_create(track_rows)
         for item in shipped_items:
             item.qty_shipped += wanted[item.pk]
-        OrderItem.objects.bulk_update(shipped_items, ["qty_shipped"])
+        _save_quantities(shipped_items, "qty_shipped")
         by_product = _stock_by_product((item, wanted[item.pk]) for item in shipped_items)
         if by_product:
             stock_consume_many(
@@ -1125,7 +1175,8 @@ def creditmemo_preview(*, order: Order, quantities=None, shipping_refund=None, a
 
 def creditmemo_create(
     *, order: Order, quantities=None, return_to_stock=(), shipping_refund=None, adjustment_refund=0,
-    adjustment_fee=0, comment: str = "", notify_customer: bool = False, reason: str = "", actor,
+    adjustment_fee=0, comment: str = "", notify_customer: bool = False, reason: str = "", zero_refund: bool = False,
+    actor,
 ) -> CreditMemo:
     """Refund (offline) ``quantities`` ({order item id: qty}; None = everything invoiced and not refunded).
 
@@ -1133,11 +1184,12 @@ def creditmemo_create(
     shelf; refunded units that had not shipped simply stop being reserved. ``shipping_refund`` (None = all the
     shipping not refunded yet) cannot exceed the shipping left to refund; the shipping tax and any order-level
     discount follow it in proportion. ``adjustment_refund`` adds to and ``adjustment_fee`` takes from the refund.
-    The refund can never exceed what was paid and not refunded yet.
+    The refund can never exceed what was paid and not refunded yet. ``zero_refund``: the order may have nothing
+    paid left (an order that cost nothing): the credit memo then refunds quantities only (see ``rules``).
     """
     with transaction.atomic():
         locked = _lock(order)
-        _require(locked, Action.CREDITMEMO)
+        _require(locked, Action.CREDITMEMO, zero_refund=zero_refund)
         items = list(locked.items.all())
         wanted, shipping, adj_refund, adj_fee = _creditmemo_input(
             locked, items, quantities, shipping_refund, adjustment_refund, adjustment_fee)
@@ -1147,10 +1199,7 @@ def creditmemo_create(
         else:
             back_ids = set()
             for raw_id in return_to_stock or ():
-                try:
-                    item_id = int(str(raw_id))
-                except ValueError:
-                    item_id = None
+                item_id = parse_id(str(raw_id).strip())
                 if item_id not in by_id:
                     raise OrderActionError(_("Item %(id)s is not an item of this order.") % {"id": raw_id},
                                            code="invalid", field="return_to_stock")
@@ -1190,7 +1239,7 @@ def creditmemo_create(
             line.creditmemo = memo
         CreditMemoItem.objects.bulk_create(memo_items)
         if refunded_items:
-            OrderItem.objects.bulk_update(refunded_items, ["qty_refunded"])
+            _save_quantities(refunded_items, "qty_refunded")
         if release:
             stock_release_many(reference=stock_reference(locked), quantities=release)
         returned = _stock_by_product(back)
@@ -1242,7 +1291,7 @@ def order_cancel(*, order: Order, comment: str = "", reason: str = "", actor) ->
             if item.product is not None and item.product.manage_stock:
                 release[item.product_id] = release.get(item.product_id, 0) + qty
         if canceled_items:
-            OrderItem.objects.bulk_update(canceled_items, ["qty_canceled"])
+            _save_quantities(canceled_items, "qty_canceled")
         if release:
             stock_release_many(reference=stock_reference(locked), quantities=release)
         if any(item.qty_invoiced for item in items):
@@ -1262,6 +1311,30 @@ def order_cancel(*, order: Order, comment: str = "", reason: str = "", actor) ->
         OrderHistory.objects.bulk_create(history)
         channel_for(locked).after_cancel(locked, reason=reason)
         _refresh_caller(order, locked)
+
+
+def order_cancel_for_channel(*, order: Order, reason: str, comment: str = "", actor) -> str:
+    """The order's sales channel canceled it (Amazon did, or staff did there): whatever was paid, the order ends
+    canceled or closed, with nothing left to ship; returns what was done, in a sentence.
+
+    What was invoiced is refunded in full (a zero credit memo when the order cost nothing: ``zero_refund``); what was
+    not invoiced is canceled. Raises ``OrderActionError`` when the order refuses (on hold, under payment review).
+    """
+    with transaction.atomic():
+        locked = _lock(order)
+        refunded = False
+        if any(item.qty_to_refund for item in locked.items.all()):
+            creditmemo_create(order=locked, reason=reason, comment=comment, zero_refund=True, actor=actor)
+            refunded = True
+        cancel = rules.check(locked, Action.CANCEL)
+        if cancel:
+            order_cancel(order=locked, reason=reason, comment="" if refunded else comment, actor=actor)
+        elif not refunded:
+            raise OrderActionError(cancel.message)
+        _refresh_caller(order, locked)
+    if refunded and cancel:
+        return _("What was invoiced was refunded; the rest of the order was canceled.")
+    return _("The order was refunded in full.") if refunded else _("The order was canceled.")
 
 
 def order_hold(*, order: Order, actor) -> None:
@@ -1316,8 +1389,8 @@ def order_comment_add(*, order: Order, comment: str, status: str | None = None, 
             status_changed = True
         if not text and not status_changed:
             raise OrderActionError(_("Enter a comment."), code="invalid", field="comment")
-        if status_changed:
-            _save(locked, "status")
+        # A comment is a change of the order too: sync clients asking "updated since" must see it.
+        _save(locked, *(["status"] if status_changed else []))
         line = _record(
             locked, actor, text, kind=HistoryKind.COMMENT, notified=bool(notify_customer),
             visible=bool(visible_on_front),
@@ -1340,6 +1413,7 @@ def order_email_send(*, order: Order, actor) -> None:
             locked, actor, _("The order confirmation email was sent to the customer."), kind=HistoryKind.EMAIL,
             notified=True,
         )
+        _save(locked)  # its history changed: "updated since" sees it
         _email_later("order", locked.pk)
         _refresh_caller(order, locked)
 

@@ -1,6 +1,26 @@
-from django.urls import path
+from django.urls import path, register_converter
 
 from saleschannel.sales import views
+from saleschannel.sales.ids import parse_id
+
+
+class IdConverter:
+    """A primary key in a URL: like ``<id:…>`` (ASCII digits), but only within a bigint and above zero, so that
+    ``/sales/invoices/99999999999999999999/`` is a 404 rather than a database error."""
+
+    regex = "[0-9]{1,20}"
+
+    def to_python(self, value: str) -> int:
+        number = parse_id(value)
+        if number is None:
+            raise ValueError(value)  # the URL does not match: 404
+        return number
+
+    def to_url(self, value) -> str:
+        return str(value)
+
+
+register_converter(IdConverter, "id")
 
 app_name = "sales"
 
@@ -9,27 +29,27 @@ urlpatterns = [
     path("orders/export.csv", views.order_export_csv, name="order_export_csv"),
     path("orders/mass-action/", views.order_mass_action, name="order_mass_action"),
     path("orders/views/", views.order_view_save, name="order_view_save"),
-    path("orders/views/<int:view_id>/delete/", views.order_view_delete, name="order_view_delete"),
-    path("orders/<int:order_id>/", views.order_view, name="order_view"),
-    path("orders/<int:order_id>/cancel/", views.order_cancel, name="order_cancel"),
-    path("orders/<int:order_id>/hold/", views.order_hold, name="order_hold"),
-    path("orders/<int:order_id>/unhold/", views.order_unhold, name="order_unhold"),
-    path("orders/<int:order_id>/email/", views.order_email, name="order_email"),
-    path("orders/<int:order_id>/reorder/", views.order_reorder, name="order_reorder"),
-    path("orders/<int:order_id>/comment/", views.order_comment, name="order_comment"),
-    path("orders/<int:order_id>/invoice/new/", views.invoice_new, name="invoice_new"),
-    path("orders/<int:order_id>/shipment/new/", views.shipment_new, name="shipment_new"),
-    path("orders/<int:order_id>/creditmemo/new/", views.creditmemo_new, name="creditmemo_new"),
+    path("orders/views/<id:view_id>/delete/", views.order_view_delete, name="order_view_delete"),
+    path("orders/<id:order_id>/", views.order_view, name="order_view"),
+    path("orders/<id:order_id>/cancel/", views.order_cancel, name="order_cancel"),
+    path("orders/<id:order_id>/hold/", views.order_hold, name="order_hold"),
+    path("orders/<id:order_id>/unhold/", views.order_unhold, name="order_unhold"),
+    path("orders/<id:order_id>/email/", views.order_email, name="order_email"),
+    path("orders/<id:order_id>/reorder/", views.order_reorder, name="order_reorder"),
+    path("orders/<id:order_id>/comment/", views.order_comment, name="order_comment"),
+    path("orders/<id:order_id>/invoice/new/", views.invoice_new, name="invoice_new"),
+    path("orders/<id:order_id>/shipment/new/", views.shipment_new, name="shipment_new"),
+    path("orders/<id:order_id>/creditmemo/new/", views.creditmemo_new, name="creditmemo_new"),
     path("invoices/", views.invoice_list, name="invoice_list"),
     path("invoices/print/", views.invoice_mass_print, name="invoice_mass_print"),
-    path("invoices/<int:document_id>/", views.invoice_view, name="invoice_view"),
-    path("invoices/<int:document_id>/pdf/", views.invoice_pdf, name="invoice_pdf"),
+    path("invoices/<id:document_id>/", views.invoice_view, name="invoice_view"),
+    path("invoices/<id:document_id>/pdf/", views.invoice_pdf, name="invoice_pdf"),
     path("shipments/", views.shipment_list, name="shipment_list"),
     path("shipments/print/", views.shipment_mass_print, name="shipment_mass_print"),
-    path("shipments/<int:document_id>/", views.shipment_view, name="shipment_view"),
-    path("shipments/<int:document_id>/pdf/", views.shipment_pdf, name="shipment_pdf"),
+    path("shipments/<id:document_id>/", views.shipment_view, name="shipment_view"),
+    path("shipments/<id:document_id>/pdf/", views.shipment_pdf, name="shipment_pdf"),
     path("creditmemos/", views.creditmemo_list, name="creditmemo_list"),
     path("creditmemos/print/", views.creditmemo_mass_print, name="creditmemo_mass_print"),
-    path("creditmemos/<int:document_id>/", views.creditmemo_view, name="creditmemo_view"),
-    path("creditmemos/<int:document_id>/pdf/", views.creditmemo_pdf, name="creditmemo_pdf"),
+    path("creditmemos/<id:document_id>/", views.creditmemo_view, name="creditmemo_view"),
+    path("creditmemos/<id:document_id>/pdf/", views.creditmemo_pdf, name="creditmemo_pdf"),
 ]

@@ -10,7 +10,7 @@ import logging
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import Http404, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpResponse, HttpResponseRedirect, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -33,6 +33,7 @@ from saleschannel.sales.forms import (
     ShipmentForm,
     TrackFormSet,
 )
+from saleschannel.sales.ids import parse_id
 from saleschannel.sales.models import CreditMemo, Invoice, Order, Shipment
 from saleschannel.web.access import forbidden, require
 from saleschannel.web.models import SavedGridView
@@ -43,6 +44,7 @@ VIEW = "sales.view_order"
 PROCESS = "sales.process_order"
 ORDER_GRID = "orders"
 MAX_SKIPPED_MESSAGES = 20
+MAX_SAVED_QUERY = 4000  # characters of a saved grid view's query string
 
 
 def _grid_choices():
@@ -88,9 +90,13 @@ def order_export_csv(request):
 @require_POST
 def order_view_save(request):
     name = request.POST.get("name", "").strip()[:64]
-    query = request.POST.get("query", "")
+    # Kept as a query string we encode ourselves: a raw value could hold line breaks (in the redirect's header) or
+    # NUL characters (which PostgreSQL's text columns refuse).
+    query = QueryDict(request.POST.get("query", "")[:MAX_SAVED_QUERY]).urlencode()
     if not name:
         messages.error(request, _("Enter a name for the view."))
+    elif "\x00" in name:
+        messages.error(request, _("The name of the view holds characters that cannot be saved."))
     else:
         SavedGridView.objects.update_or_create(
             user=request.user, grid=ORDER_GRID, name=name, defaults={"query": query}
@@ -118,6 +124,11 @@ def _report(request, *, applied: list[Order], skipped: list[tuple[Order, str]], 
             "count": len(skipped) - MAX_SKIPPED_MESSAGES})
 
 
+def bad_request(request, message: str):
+    """A 400 page saying what was wrong with the request (a tampered form or URL: the screens never send it)."""
+    return render(request, "sales/bad_request.html", {"message": message}, status=400)
+
+
 def _pdf_response(content: bytes, filename: str) -> HttpResponse:
     response = HttpResponse(content, content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
@@ -130,6 +141,8 @@ def order_mass_action(request):
     back = _safe_next(request, reverse("sales:order_list"))
     form = MassActionForm(request.POST)
     if not form.is_valid():
+        if form.has_error("order_ids", "invalid") or form.has_error("order_ids", "too_many"):
+            return bad_request(request, " ".join(form.errors["order_ids"]))
         for errors in form.errors.values():
             for error in errors:
                 messages.error(request, error)
@@ -159,6 +172,18 @@ def order_mass_action(request):
         return forbidden(request, _("You are not allowed to change orders."))
     rule_action = {"cancel": rules.Action.CANCEL, "hold": rules.Action.HOLD, "unhold": rules.Action.UNHOLD}[action]
     service = {"cancel": services.order_cancel, "hold": services.order_hold, "unhold": services.order_unhold}[action]
+    if action in MassActionForm.CONFIRMED and request.POST.get("confirmed") != "1":
+        verdicts = [(order, rules.check(order, rule_action)) for order in orders]
+        allowed = [order for order, verdict in verdicts if verdict]
+        refused = [(order, verdict.reason) for order, verdict in verdicts if not verdict]
+        if allowed:
+            return render(request, "sales/mass_action_confirm.html", {
+                "action": action, "allowed": allowed, "refused": refused, "next": back,
+                "order_ids": [order.pk for order in orders], "orders": orders,
+            })
+        _report(request, applied=[], skipped=refused, done_message="")
+        messages.error(request, _("None of the selected orders can be canceled: nothing was done."))
+        return redirect(back)
     applied, skipped = [], []
     for order in orders:
         verdict = rules.check(order, rule_action)
@@ -200,7 +225,11 @@ HEADER_BUTTONS = [
 ]
 
 
-def _header_buttons(request, order: Order) -> list[dict]:
+def _header_buttons(request, order: Order, channel_cancel) -> list[dict]:
+    """The header's buttons, from the rules. Shown to those who may process orders; an action the rules refuse is
+    shown disabled with the rule's reason (tooltip, and the line under the buttons). Hold and Unhold are one toggle:
+    Unhold while the order is on hold, Hold otherwise. On an order its channel cancels its own way (Amazon), Cancel
+    opens the channel's dialog and follows the channel's verdict."""
     if not request.user.has_perm(PROCESS):
         return []
     labels = {
@@ -213,17 +242,38 @@ def _header_buttons(request, order: Order) -> list[dict]:
         "reorder": _("Create a new order with the same items?"),
     }
     verdicts = {str(action): verdict for action, verdict in rules.available_actions(order).items()}
+    if channel_cancel is not None:
+        verdicts["cancel"] = rules.Verdict(channel_cancel.allowed, channel_cancel.reason)
+    toggle = "unhold" if verdicts["unhold"] else "hold"
     buttons = []
     for action, url_name, method in HEADER_BUTTONS:
-        verdict = verdicts.get(action)
-        if verdict is None or not verdict.allowed:
+        if action in ("hold", "unhold") and action != toggle:
             continue
+        verdict = verdicts[action]
+        dialog = "cancel-dialog" if action == "cancel" and channel_cancel is not None else ""
         buttons.append({
             "action": action, "label": labels[action], "url": reverse(url_name, args=[order.pk]),
-            "method": method, "confirm": confirmations.get(action, ""),
-            "danger": action == "cancel",
+            "method": method, "confirm": "" if dialog else confirmations.get(action, ""), "dialog": dialog,
+            "danger": action == "cancel", "primary": action in ("invoice", "ship"),
+            "enabled": verdict.allowed, "reason": verdict.message,
         })
     return buttons
+
+
+def _refusals(buttons: list[dict]) -> list[dict]:
+    """The reasons of the disabled buttons, each once, with the buttons it disables."""
+    grouped: dict[str, list[str]] = {}
+    for button in buttons:
+        if not button["enabled"]:
+            grouped.setdefault(button["reason"], []).append(str(button["label"]))
+    return [{"labels": ", ".join(labels), "reason": reason} for reason, labels in grouped.items()]
+
+
+def _order_items(order: Order) -> list:
+    items = list(order.items.all())
+    for item in items:
+        item.tax_percent_shown = rules.item_tax_percent(item)
+    return items
 
 
 def _order_context(request, order: Order, *, tab: str = "information", comment_form=None) -> dict:
@@ -231,22 +281,29 @@ def _order_context(request, order: Order, *, tab: str = "information", comment_f
     payment = getattr(order, "payment", None)
     status_labels = selectors.order_status_labels()
     history = list(order.history.all())
+    channel = channels.channel_for(order)
+    can_process = request.user.has_perm(PROCESS)
+    channel_cancel = channel.cancel_dialog(order) if can_process else None
+    buttons = _header_buttons(request, order, channel_cancel)
     return {
         "order": order,
         "tab": tab if tab in TABS else "information",
-        "buttons": _header_buttons(request, order),
+        "buttons": buttons,
+        "refusals": _refusals(buttons),
+        "cancel_dialog": channel_cancel if channel_cancel else None,
         "billing": addresses.get("billing"),
         "shipping": addresses.get("shipping"),
         "payment": payment,
-        "payment_information": list((payment.additional_information or {}).items()) if payment else [],
-        "payment_links": channels.channel_for(order).payment_links(order),
+        "payment_information": channel.payment_information(
+            order, list((payment.additional_information or {}).items()) if payment else []),
+        "payment_links": channel.payment_links(order),
         "status_label": status_labels.get(order.status, order.status),
         "status_labels": status_labels,
-        "items": list(order.items.all()),
+        "items": _order_items(order),
         "history": history,
         "comments": [entry for entry in history if entry.comment],
         "comment_form": comment_form or CommentForm(order=order),
-        "can_process": request.user.has_perm(PROCESS),
+        "can_process": can_process,
         "money": lambda amount: format_money(amount, order.currency),
     }
 
@@ -570,7 +627,11 @@ def _mass_print_view(kind: str):
     @require(permission)
     @require_POST
     def view(request):
-        ids = [pk for pk in request.POST.getlist("ids") if pk.isdigit()]
+        raw_ids = request.POST.getlist("ids")
+        ids = [parse_id(raw) for raw in raw_ids]
+        if None in ids:
+            return bad_request(request, _("“%(value)s” is not a valid id.") % {
+                "value": raw_ids[ids.index(None)][:40]})
         if not ids:
             messages.error(request, _("Select at least one document."))
             return HttpResponseRedirect(_safe_next(request, reverse(f"sales:{kind}_list")))

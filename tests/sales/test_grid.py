@@ -187,7 +187,8 @@ def test_mass_actions_report_applied_and_skipped(client, orders):
 
     services.invoice_create(order=alice, actor="tests")  # fully invoiced: cannot be canceled
     response = client.post("/sales/orders/mass-action/", {"action": "cancel", "order_ids": [alice.pk, chloe.pk],
-                                                         "next": "/sales/orders/?q=x"}, follow=True)
+                                                         "next": "/sales/orders/?q=x", "confirmed": "1"},
+                           follow=True)
     text = response.content.decode()
     assert response.redirect_chain[-1][0] == "/sales/orders/?q=x"
     assert "1 order canceled." in text

@@ -155,7 +155,9 @@ def test_cancel_hold_unhold_email_reorder(client, order):
     order.refresh_from_db()
     assert order.state == "holded"
     page = client.get(f"/sales/orders/{order.pk}/").content.decode()
-    assert 'data-action="unhold"' in page and 'data-action="cancel"' not in page
+    # Refused actions are shown disabled with the rule's reason; Hold and Unhold are one toggle.
+    assert 'data-action="unhold"' in page and 'data-action="hold"' not in page
+    assert 'data-action="cancel" disabled title="The order is on hold. Release the hold first."' in page
     # Cancel on a held order: refused by the rules with a message, nothing changes.
     response = client.post(f"/sales/orders/{order.pk}/cancel/", follow=True)
     assert "on hold" in response.content.decode()
