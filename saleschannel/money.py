@@ -5,13 +5,17 @@ JPY (and a few others) have no minor unit, so an amount in yen is always a whole
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal, InvalidOperation, localcontext
 from functools import cache
 
 ZERO_DECIMAL_CURRENCIES = frozenset({"JPY", "KRW", "CLP", "ISK", "VND"})
 
 MONEY_MAX_DIGITS = 14
 MONEY_DECIMAL_PLACES = 2
+# The largest amount a money column holds (digits before the point: MONEY_MAX_DIGITS - MONEY_DECIMAL_PLACES).
+# Anything bigger is refused where it is read (forms, services, imports) instead of failing in the database or
+# in ``Decimal.quantize`` (``1e30`` has more digits than the default context's precision).
+MAX_AMOUNT = Decimal(10) ** (MONEY_MAX_DIGITS - MONEY_DECIMAL_PLACES) - Decimal(1).scaleb(-MONEY_DECIMAL_PLACES)
 
 
 @cache
@@ -27,7 +31,7 @@ def quantum(currency: str) -> Decimal:
 def to_money(value, currency: str) -> Decimal:
     """Parse ``value`` (str, int or Decimal; never float) and round it half-up to the currency's minor unit.
 
-    Raises ``ValueError`` for anything that is not a finite number.
+    Raises ``ValueError`` for anything that is not a finite number or whose size is above ``MAX_AMOUNT``.
     """
     if isinstance(value, float):
         raise ValueError("money must not be given as float")
@@ -37,12 +41,31 @@ def to_money(value, currency: str) -> Decimal:
         raise ValueError(f"{value!r} is not an amount")
     if not amount.is_finite():
         raise ValueError(f"{value!r} is not an amount")
+    if not in_range(amount):
+        raise ValueError(f"{value!r} is too large an amount")
     return amount.quantize(quantum(currency), rounding=ROUND_HALF_UP)
 
 
+def max_amount(currency: str) -> Decimal:
+    """``MAX_AMOUNT`` in ``currency`` (999,999,999,999 yen)."""
+    return MAX_AMOUNT.quantize(quantum(currency), rounding=ROUND_DOWN)
+
+
+def in_range(amount: Decimal) -> bool:
+    """True when ``amount`` (finite) fits a money column: its size is at most ``MAX_AMOUNT``."""
+    return abs(amount) <= MAX_AMOUNT
+
+
 def is_exact(amount: Decimal, currency: str) -> bool:
-    """True when ``amount`` has no more decimals than the currency allows (e.g. no ``0.5`` yen)."""
-    return amount == amount.quantize(quantum(currency))
+    """True when ``amount`` has no more decimals than the currency allows (e.g. no ``0.5`` yen).
+
+    Safe for any finite amount, however large (``1e30`` would not quantize in the default context).
+    """
+    if amount.as_tuple().exponent >= 0:
+        return True
+    with localcontext() as context:
+        context.prec = max(context.prec, amount.adjusted() + minor_units(currency) + 2)
+        return amount == amount.quantize(quantum(currency))
 
 
 def format_money(amount: Decimal | None, currency: str) -> str:

@@ -7,7 +7,11 @@ from pathlib import Path
 
 import dj_database_url
 
-from saleschannel.config import data_dir, persistent_secret
+from saleschannel.config import data_dir, persistent_secret, private_dir, private_sqlite_file, private_umask
+
+# Everything this process creates (database, queue, e-mails, PDFs, logs) is private to its account: files 0600,
+# folders 0700 (see config.py). Set before the data folder and its files are first touched.
+private_umask()
 
 BASE_DIR = Path(__file__).resolve().parent
 DATA_DIR = data_dir()
@@ -85,19 +89,28 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
         "timeout": 30,
     }
+    if DATABASES["default"]["NAME"] and ":memory:" not in str(DATABASES["default"]["NAME"]):
+        private_sqlite_file(DATABASES["default"]["NAME"])  # 0600 before SQLite creates it (and its -wal, -shm)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Background work (Huey) --------------------------------------------------------------------------------
+# SQLite queue file by default; with REDIS_URL (e.g. redis://127.0.0.1:6379/0), Redis, so that workers on several
+# machines share one queue. HUEY_NAME names the queue inside that Redis database: installations (or test runs)
+# sharing a Redis server keep apart by using different names or database numbers.
 REDIS_URL = os.environ.get("REDIS_URL", "")
 if REDIS_URL:
     HUEY = {
-        "huey_class": "huey.RedisHuey",
+        # Nothing reads task results back; RedisHuey would keep every one of them for ever (a hash that grows by
+        # a few entries a minute). These expire after a day.
+        "huey_class": "huey.RedisExpireHuey",
+        "expire_time": 24 * 3600,
         "name": os.environ.get("HUEY_NAME", "saleschannel"),
         "url": REDIS_URL,
         "immediate": False,
         "utc": True,
     }
 else:
+    private_sqlite_file(DATA_DIR / "queue.sqlite3")
     HUEY = {
         "huey_class": "huey.SqliteHuey",
         "name": "saleschannel",
@@ -120,6 +133,10 @@ LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "login"
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False  # htmx reads the token from the cookie-less meta tag; keep default behaviour
+# The new invoice / shipment / credit memo pages post one quantity per order line (and a "return to stock" box per
+# line for a credit memo): a 10,000-line order posts about 20,000 fields. Django's default of 1,000 refused orders
+# of more than ~1,000 lines with a bare 400. Tested at 10,000 lines (tests/sales/test_bad_input.py).
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 25_000
 
 # --- Internationalisation ----------------------------------------------------------------------------------
 LANGUAGE_CODE = "en"
@@ -132,7 +149,7 @@ USE_TZ = True
 # --- Static files ------------------------------------------------------------------------------------------
 STATIC_URL = "static/"
 STATIC_ROOT = DATA_DIR / "static"
-STATIC_ROOT.mkdir(exist_ok=True)  # WhiteNoise serves from the finders; it only needs the folder to exist
+private_dir(STATIC_ROOT)  # WhiteNoise serves from the finders; it only needs the folder to exist
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
@@ -141,7 +158,8 @@ WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
 
 # --- Email -------------------------------------------------------------------------------------------------
-EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.filebased.EmailBackend")
+# Files under the data folder by default, 0600 in a 0700 folder (saleschannel/mailfiles.py).
+EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "saleschannel.mailfiles.PrivateFileEmailBackend")
 EMAIL_FILE_PATH = os.environ.get("EMAIL_FILE_PATH", str(DATA_DIR / "mail"))
 EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
 EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))
@@ -162,7 +180,8 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
-        "huey": {"level": "INFO"},
+        # Its own handler: the worker (run_huey) then adds none of Huey's, and each line is logged once.
+        "huey": {"handlers": ["console"], "level": "INFO", "propagate": False},
     },
 }
 

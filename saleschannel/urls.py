@@ -13,5 +13,6 @@ urlpatterns = [
     path("catalog/", include("saleschannel.catalog.urls")),
     path("customers/", include("saleschannel.customers.urls")),
     path("amazon/", include("saleschannel.amazon.urls")),
+    path("api/v1/", include("saleschannel.api.urls")),
     path("", include("saleschannel.web.urls")),
 ]

@@ -44,3 +44,97 @@ def test_log_filter_rewrites_records(caplog):
         logger.info("token response %s", '{"access_token": "Atza|secretvalue"}')
     assert "secretvalue" not in caplog.text
     assert "access_token" in caplog.text
+
+
+# --- Private data files (issue 11, finding 10) ----------------------------------------------------------------------
+
+_PROBE = r"""
+import json, os, stat, sys
+import django
+django.setup()
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import connection
+from huey.contrib.djhuey import HUEY
+from saleschannel.config import persistent_secret
+
+with connection.cursor() as cursor:  # SQLite creates the database, its -wal and -shm
+    cursor.execute("CREATE TABLE probe (x integer)")
+    cursor.execute("INSERT INTO probe VALUES (1)")
+    HUEY.pending_count()  # the queue's tables
+    send_mail("Subject", "Body", "shop@example.com", ["zoe@example.com"])
+    persistent_secret("demo_admin_password", "NO_SUCH_VARIABLE", nbytes=9)
+    data = settings.DATA_DIR
+    paths = {"data": data, "db": data / "saleschannel.sqlite3", "wal": data / "saleschannel.sqlite3-wal",
+             "shm": data / "saleschannel.sqlite3-shm", "queue": data / "queue.sqlite3", "mail": data / "mail",
+             "password": data / "demo_admin_password", "secret_key": data / "secret_key", "static": data / "static"}
+    paths.update({f"mail/{name}": data / "mail" / name for name in os.listdir(data / "mail")})
+    modes = {name: oct(stat.S_IMODE(os.stat(path).st_mode)) for name, path in paths.items() if path.exists()}
+print(json.dumps(modes))
+"""
+
+
+def _probe_modes(data_dir, *, prepare=None):
+    import json
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "EMAIL_BACKEND",
+                                                            "EMAIL_FILE_PATH", "SECRET_KEY")}
+    env.update(SALESCHANNEL_DATA_DIR=str(data_dir), DJANGO_SETTINGS_MODULE="saleschannel.settings")
+    result = subprocess.run([sys.executable, "-c", _PROBE], env=env, capture_output=True, text=True, timeout=120,
+                            preexec_fn=lambda: os.umask(0o022))  # a usual, permissive umask
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_data_files_are_created_private(tmp_path):
+    modes = _probe_modes(tmp_path / "var")
+    assert {"data", "db", "wal", "shm", "queue", "mail", "password", "secret_key"} <= set(modes)
+    assert any(name.startswith("mail/") for name in modes)
+    for name, mode in modes.items():
+        expected = "0o700" if name in ("data", "mail", "static") else "0o600"
+        assert mode == expected, f"{name} is {mode}"
+
+
+def test_files_left_readable_by_an_older_version_are_tightened(tmp_path):
+    data = tmp_path / "var"
+    (data / "mail").mkdir(parents=True)
+    os.chmod(data, 0o755)
+    os.chmod(data / "mail", 0o755)
+    for name in ("saleschannel.sqlite3", "queue.sqlite3", "secret_key"):
+        (data / name).write_bytes(b"" if name != "secret_key" else b"old-secret-key-" + b"x" * 40)
+        os.chmod(data / name, 0o644)
+    modes = _probe_modes(data)
+    for name in ("data", "mail"):
+        assert modes[name] == "0o700"
+    for name in ("db", "wal", "shm", "queue", "secret_key"):
+        assert modes[name] == "0o600", name
+
+
+def test_private_helpers(tmp_path):
+    previous = os.umask(0o022)
+    try:
+        folder = config.private_dir(tmp_path / "a" / "b")
+        file = config.private_file(folder / "f")
+        assert stat.S_IMODE(os.stat(folder).st_mode) == 0o700
+        assert stat.S_IMODE(os.stat(file).st_mode) == 0o600
+        assert config.private_file(tmp_path / "missing" / "f").exists() is False  # no folder: left to the opener
+    finally:
+        os.umask(previous)
+
+
+def test_the_default_mail_backend_writes_private_files(tmp_path, settings):
+    from django.core.mail import send_mail
+
+    settings.EMAIL_BACKEND = "saleschannel.mailfiles.PrivateFileEmailBackend"
+    settings.EMAIL_FILE_PATH = str(tmp_path / "mail")
+    previous = os.umask(0o022)
+    try:
+        send_mail("Subject", "Body", "shop@example.com", ["zoe@example.com"])
+    finally:
+        os.umask(previous)
+    files = list((tmp_path / "mail").iterdir())
+    assert files and stat.S_IMODE(os.stat(files[0]).st_mode) == 0o600
+    assert stat.S_IMODE(os.stat(tmp_path / "mail").st_mode) == 0o700
+    assert b"Subject" in files[0].read_bytes()

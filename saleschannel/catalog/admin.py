@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from saleschannel.catalog.models import Product, StockReservation, Store
+from saleschannel.catalog.models import Product, ProductChange, StockReservation, Store
 
 
 @admin.register(Store)
@@ -19,3 +19,11 @@ class ProductAdmin(admin.ModelAdmin):
 class StockReservationAdmin(admin.ModelAdmin):
     list_display = ["product", "reference", "qty", "created_at"]
     search_fields = ["reference", "product__sku"]
+
+
+@admin.register(ProductChange)
+class ProductChangeAdmin(admin.ModelAdmin):
+    list_display = ["product", "at", "actor", "action", "source"]
+    search_fields = ["product__sku", "actor"]
+    list_filter = ["action"]
+    readonly_fields = ["product", "at", "actor", "action", "changes", "source"]

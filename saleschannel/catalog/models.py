@@ -6,6 +6,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
+from saleschannel.catalog.rules import validate_order_number_prefix_format
 from saleschannel.money import MONEY_DECIMAL_PLACES, MONEY_MAX_DIGITS
 
 
@@ -16,13 +17,25 @@ class Store(models.Model):
     name = models.CharField(_("name"), max_length=128)
     currency = models.CharField(_("currency"), max_length=3, default="USD")
     locale = models.CharField(_("locale"), max_length=8, default="en", help_text=_("Language of customer emails."))
-    order_number_prefix = models.CharField(_("order number prefix"), max_length=8, blank=True)
+    order_number_prefix = models.CharField(
+        _("order number prefix"), max_length=8, validators=[validate_order_number_prefix_format],
+        help_text=_("Starts every order, invoice, shipment and credit memo number of this store: 1 to 8 capital "
+                    "letters A–Z, digits or hyphens, unique among the stores."),
+    )
     is_active = models.BooleanField(_("active"), default=True)
 
     class Meta:
         ordering = ["id"]
         verbose_name = _("store")
         verbose_name_plural = _("stores")
+        constraints = [
+            # Two stores with one prefix would hand out the same numbers (see catalog/rules.py). An empty prefix
+            # (left by code that bypasses the rules) falls back to the store's id in numbering and is not counted.
+            models.UniqueConstraint(
+                fields=["order_number_prefix"], condition=~Q(order_number_prefix=""),
+                name="store_order_number_prefix_unique",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -85,3 +98,35 @@ class StockReservation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.qty} × {self.product_id} for {self.reference}"
+
+
+class ProductChange(models.Model):
+    """One change of a product by a person, a command or an import: who, when, what, and the values before/after.
+
+    Written by the product services (``catalog.services``) in the same transaction as the change. ``changes`` is
+    ``{field: [before, after]}`` with values as text (``before`` is null for a created product); stock moves made
+    by orders (reservations, shipments, returns) are not product changes and are not recorded here.
+    """
+
+    class Action(models.TextChoices):
+        CREATED = "created", _("Product created")
+        UPDATED = "updated", _("Product updated")
+        ENABLED = "enabled", _("Enabled")
+        DISABLED = "disabled", _("Disabled")
+        STOCK = "stock", _("Stock set")
+
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="changes", verbose_name=_("product"))
+    at = models.DateTimeField(_("when"), db_index=True)
+    actor = models.CharField(_("who"), max_length=150)
+    action = models.CharField(_("action"), max_length=16, choices=Action.choices)
+    changes = models.JSONField(_("changes"), default=dict)
+    source = models.CharField(_("source"), max_length=150, blank=True,
+                              help_text=_("Where the change came from when not a screen (a CSV file ...)."))
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        verbose_name = _("product change")
+        verbose_name_plural = _("product changes")
+
+    def __str__(self) -> str:
+        return f"{self.product_id} {self.at:%Y-%m-%d %H:%M:%S} {self.actor}: {self.action}"

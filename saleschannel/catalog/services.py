@@ -15,14 +15,20 @@ statement each; the single-product functions are thin wrappers.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from typing import BinaryIO, TextIO
 
-from django.db import connection, transaction
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Case, F, IntegerField, Value, When
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from saleschannel.bulk import insert_new
-from saleschannel.catalog.models import Product, StockReservation
+from saleschannel.catalog import csvfile, rules
+from saleschannel.catalog.models import Product, ProductChange, StockReservation, Store
+from saleschannel.catalog.rules import order_number_prefix_problem
+from saleschannel.errors import DomainError
 
 
 class StockError(Exception):
@@ -293,3 +299,197 @@ def stock_return(*, product: Product, qty: int) -> None:
 
 def _negate(quantities: dict[int, int]) -> dict[int, int]:
     return {pk: -n for pk, n in quantities.items()}
+
+
+# --- Commerce stores ---------------------------------------------------------------------------------------------
+
+
+class StoreError(DomainError):
+    """A refused change of a Commerce store (a bad or already used order-number prefix ...)."""
+
+
+_STORE_FIELDS = ("code", "name", "currency", "locale", "order_number_prefix", "is_active")
+
+
+def store_create(*, code: str, name: str, currency: str = "USD", locale: str = "en", order_number_prefix: str,
+                 is_active: bool = True) -> Store:
+    """A new Commerce store. Raises ``StoreError`` (nothing written) for a bad or already used prefix."""
+    return _store_write(Store(), code=code, name=name, currency=currency, locale=locale,
+                        order_number_prefix=order_number_prefix, is_active=is_active)
+
+
+def store_update(*, store: Store, **changes) -> Store:
+    """Change some of ``code``, ``name``, ``currency``, ``locale``, ``order_number_prefix``, ``is_active``.
+
+    Changing the prefix only affects numbers allocated from now on. Raises ``StoreError`` (nothing written).
+    """
+    unknown = set(changes) - set(_STORE_FIELDS)
+    if unknown:
+        raise TypeError(f"store_update() got unexpected fields {sorted(unknown)}")
+    return _store_write(store, **changes)
+
+
+def _store_write(store: Store, **values) -> Store:
+    with transaction.atomic():
+        if store.pk is not None:
+            store = Store.objects.select_for_update().get(pk=store.pk)
+        if "order_number_prefix" in values:
+            prefix = values["order_number_prefix"]
+            problem = order_number_prefix_problem(prefix, store=store)
+            if problem:
+                raise StoreError(problem, field="order_number_prefix")
+        for name, value in values.items():
+            setattr(store, name, value)
+        try:
+            store.full_clean(validate_unique=False, validate_constraints=False)
+        except ValidationError as error:
+            field, messages = next(iter(error.message_dict.items()))
+            raise StoreError(messages[0], field="" if field == NON_FIELD_ERRORS else field)
+        try:
+            with transaction.atomic():
+                store.save()
+        except IntegrityError:  # the same code or prefix saved a moment ago by someone else
+            problem = order_number_prefix_problem(store.order_number_prefix, store=store)
+            if problem:
+                raise StoreError(problem, field="order_number_prefix")
+            raise StoreError(_('The store code "%(code)s" is already used.') % {"code": store.code}, field="code")
+    return store
+
+
+# --- Products ----------------------------------------------------------------------------------------------------
+#
+# Every change a merchant makes to a product goes through these services (screens, commands, the CSV import): one
+# transaction each, validated by ``catalog.rules`` and recorded as a ``ProductChange`` (who, when, before/after).
+# ``actor`` is the user who acted, or a label ("cli:alice"); ``source`` says where the change came from when it
+# is not a screen (the CSV file's name ...).
+
+SYSTEM_ACTOR = "system"
+
+
+class ProductError(DomainError):
+    """A refused change of a product. ``errors`` holds every problem found ({field: message}); ``message`` and
+    ``field`` are the first of them."""
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        field, message = next(iter(errors.items()))
+        super().__init__(message, field=field)
+        self.errors = dict(errors)
+
+
+def actor_label(actor) -> str:
+    """Who acted, as recorded: a user's username, a label as given, or "system"."""
+    if actor is None:
+        return SYSTEM_ACTOR
+    if isinstance(actor, str):
+        return actor.strip()[:150] or SYSTEM_ACTOR
+    return (getattr(actor, "get_username", lambda: "")() or str(actor))[:150]
+
+
+def product_create(*, sku: str, name: str, price, qty=0, enabled=True, manage_stock=True, is_in_stock=True,
+                   actor=None, source: str = "") -> Product:
+    """A new product. Raises ``ProductError`` (nothing written) when a value breaks ``catalog.rules``."""
+    values = {"sku": sku, "name": name, "price": price, "qty": qty, "enabled": enabled,
+              "manage_stock": manage_stock, "is_in_stock": is_in_stock}
+    return _product_write(None, values, actor=actor, action=ProductChange.Action.CREATED, source=source)
+
+
+def product_update(*, product: Product, actor=None, source: str = "", **changes) -> Product:
+    """Change some of ``sku``, ``name``, ``price``, ``qty``, ``enabled``, ``manage_stock``, ``is_in_stock``.
+
+    Only what differs is written and recorded. Raises ``ProductError`` (nothing written).
+    """
+    unknown = set(changes) - set(rules.PRODUCT_FIELDS)
+    if unknown:
+        raise TypeError(f"product_update() got unexpected fields {sorted(unknown)}")
+    return _product_write(product, changes, actor=actor, action=ProductChange.Action.UPDATED, source=source)
+
+
+def product_disable(*, product: Product, actor=None) -> Product:
+    """Stop selling ``product``: orders for it are refused (Amazon orders stop in Error). Reservations stay."""
+    return _product_write(product, {"enabled": False}, actor=actor, action=ProductChange.Action.DISABLED)
+
+
+def product_enable(*, product: Product, actor=None) -> Product:
+    return _product_write(product, {"enabled": True}, actor=actor, action=ProductChange.Action.ENABLED)
+
+
+def product_stock_set(*, product: Product, qty, is_in_stock=None, actor=None) -> Product:
+    """Set the units physically in stock (never below what is reserved when stock is managed) and, when given,
+    the stock status."""
+    values = {"qty": qty}
+    if is_in_stock is not None:
+        values["is_in_stock"] = is_in_stock
+    return _product_write(product, values, actor=actor, action=ProductChange.Action.STOCK)
+
+
+def _text(value) -> str | None:
+    return None if value is None else str(value)
+
+
+def _product_write(product: Product | None, values: dict, *, actor, action: str, source: str = "") -> Product:
+    with transaction.atomic():
+        if product is not None:
+            product = Product.objects.select_for_update().get(pk=product.pk)
+        cleaned, errors = rules.clean_product_fields(values, decimals=rules.price_decimals())
+        if "sku" in cleaned:
+            other = rules.sku_taken_by(cleaned["sku"], product=product)
+            if other is not None:
+                errors["sku"] = rules.sku_taken_message(cleaned["sku"], other)
+        if errors:
+            raise ProductError(errors)
+        before = {} if product is None else {field: getattr(product, field) for field in rules.PRODUCT_FIELDS}
+        after = {**before, **cleaned}
+        problem = rules.stock_problem(qty=after["qty"], qty_reserved=product.qty_reserved if product else 0,
+                                      manage_stock=after["manage_stock"])
+        if problem:
+            raise ProductError({"qty": problem})
+        changed = [field for field in rules.PRODUCT_FIELDS if field in cleaned
+                   and (product is None or before[field] != cleaned[field])]
+        if product is not None and not changed:
+            return product
+        target = product or Product()
+        for field in changed:
+            setattr(target, field, cleaned[field])
+        try:
+            with transaction.atomic():
+                if product is None:
+                    target.save()
+                else:
+                    target.save(update_fields=[*changed, "updated_at"])
+        except IntegrityError:  # the same SKU saved a moment ago by someone else
+            raise ProductError({"sku": _('The SKU "%(sku)s" is already used by another product.') % {
+                "sku": target.sku}})
+        ProductChange.objects.create(
+            product=target, at=timezone.now(), actor=actor_label(actor), action=action, source=source[:150],
+            changes={field: [_text(before.get(field)), _text(cleaned[field])] for field in changed},
+        )
+    return target
+
+
+# --- CSV import and export -----------------------------------------------------------------------------------
+
+
+def product_import(*, file: BinaryIO, name: str = "", size: int | None = None, actor=None, dry_run: bool = False,
+                   skip_bad: bool = False, progress: Callable[[str, int, int], None] | None = None,
+                   preview: int = 100) -> csvfile.ImportResult:
+    """Create or update products from a CSV file (``catalog.csvfile`` documents the columns), by SKU.
+
+    One transaction: when any line is bad nothing is written, unless ``skip_bad`` (the good lines are written and
+    the bad ones reported). ``dry_run`` writes nothing and reports what would happen (the result lists the first
+    ``preview`` new and changed products). Importing the same file
+    again changes nothing. Raises ``csvfile.CsvFileError`` for a file that cannot be read at all (too large, not
+    UTF-8, no usable header row); line problems are in the result's ``errors``.
+    """
+    parsed = csvfile.parse(file, size=size, decimals=rules.price_decimals(), progress=progress)
+    with transaction.atomic():
+        plan = csvfile.plan(parsed, lock=not dry_run)
+        result = plan.result(dry_run=dry_run, skip_bad=skip_bad, preview=preview)
+        if result.written:
+            csvfile.apply(plan, actor=actor_label(actor), source=_("CSV import %(name)s") % {"name": name}
+                          if name else _("CSV import"), progress=progress)
+    return result
+
+
+def product_export(*, out: TextIO) -> int:
+    """Write every product as CSV (the import's columns) to ``out``; returns the number of products."""
+    return csvfile.export(out)

@@ -7,6 +7,7 @@ from django.contrib.auth.password_validation import validate_password
 from django.utils.translation import gettext_lazy as _
 
 from saleschannel.catalog.models import Store
+from saleschannel.catalog.rules import order_number_prefix_problem
 from saleschannel.sales.models import OrderState
 from saleschannel.web import throttle
 from saleschannel.web.roles import ROLE_LABELS
@@ -80,6 +81,13 @@ class StoreForm(forms.ModelForm):
             "order_number_prefix": _("Order number prefix"), "is_active": _("Active"),
         }
         help_texts = {"locale": ""}
+
+    def clean_order_number_prefix(self):
+        prefix = self.cleaned_data["order_number_prefix"]
+        problem = order_number_prefix_problem(prefix, store=self.instance)
+        if problem:
+            raise forms.ValidationError(problem, code="invalid_prefix")
+        return prefix
 
     def clean_currency(self):
         currency = self.cleaned_data["currency"].upper()

@@ -13,6 +13,7 @@ from django.utils.decorators import method_decorator
 from django.utils.translation import gettext as _
 
 from saleschannel.catalog.models import Store
+from saleschannel.errors import DomainError
 from saleschannel.money import format_money
 from saleschannel.sales import selectors
 from saleschannel.sales.errors import OrderActionError
@@ -113,9 +114,13 @@ def store_edit(request, store_id: int | None = None):
         return forbidden(request)
     form = StoreForm(request.POST or None, instance=store)
     if request.method == "POST" and form.is_valid():
-        services.store_save(form=form)
-        messages.success(request, _("You saved the store."))
-        return redirect("web:store_list")
+        try:
+            services.store_save(form=form)
+        except DomainError as error:
+            form.add_error(error.field if error.field in form.fields else None, error.message)
+        else:
+            messages.success(request, _("You saved the store."))
+            return redirect("web:store_list")
     return render(request, "web/settings/store_edit.html", {"form": form, "store": store},
                   status=400 if form.is_bound and form.errors else 200)
 
@@ -149,10 +154,14 @@ def user_edit(request, user_id: int | None = None):
         if user is not None and user.pk == request.user.pk and (not data["is_active"] or data["role"] != role_of(user)):
             form.add_error("role", _("You cannot change your own role or deactivate yourself."))
         else:
-            services.user_save(user=user, username=data["username"], email=data["email"],
-                               first_name=data["first_name"], last_name=data["last_name"], role=data["role"],
-                               is_active=data["is_active"], password=data["password"])
-            messages.success(request, _("You saved the user."))
-            return redirect("web:user_list")
+            try:
+                services.user_save(user=user, username=data["username"], email=data["email"],
+                                   first_name=data["first_name"], last_name=data["last_name"], role=data["role"],
+                                   is_active=data["is_active"], password=data["password"])
+            except DomainError as error:
+                form.add_error(error.field if error.field in form.fields else None, error.message)
+            else:
+                messages.success(request, _("You saved the user."))
+                return redirect("web:user_list")
     return render(request, "web/settings/user_edit.html", {"form": form, "edited_user": user},
                   status=400 if form.is_bound and form.errors else 200)

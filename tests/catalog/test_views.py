@@ -24,24 +24,17 @@ def test_list_and_search(client, products):
 def test_view_shows_reservations(client, order, products):
     page = client.get(f"/catalog/products/{products[0].pk}/").content.decode()
     assert f"sales.order:{order.pk}" in page
-    assert 'action="/catalog/products/' in page  # the operator may edit
+    assert f'action="/catalog/products/{products[0].pk}/stock/"' in page  # the operator may set stock
 
 
 def test_viewer_sees_no_edit_form(products, db):
     page = client_for(make_role_user(VIEWER)).get(f"/catalog/products/{products[0].pk}/").content.decode()
-    assert "/edit/" not in page
+    assert "/edit/" not in page and "/stock/" not in page and "/disable/" not in page
 
 
-def _form(product, **changes):
-    data = {"name": product.name, "price": str(product.price), "qty": str(product.qty), "enabled": "on",
-            "manage_stock": "on", "is_in_stock": "on"}
-    data.update(changes)
-    return {k: v for k, v in data.items() if v is not None}
-
-
-def test_edit_stock(client, products):
+def test_set_stock(client, products):
     tshirt = products[0]
-    response = client.post(f"/catalog/products/{tshirt.pk}/edit/", _form(tshirt, qty="75", is_in_stock=None))
+    response = client.post(f"/catalog/products/{tshirt.pk}/stock/", {"qty": "75"})
     assert response.status_code == 302
     tshirt.refresh_from_db()
     assert tshirt.qty == 75 and not tshirt.is_in_stock
@@ -50,11 +43,12 @@ def test_edit_stock(client, products):
 def test_quantity_cannot_go_below_reserved(client, order, products):
     tshirt = Product.objects.get(pk=products[0].pk)
     assert tshirt.qty_reserved == 2
-    response = client.post(f"/catalog/products/{tshirt.pk}/edit/", _form(tshirt, qty="1"))
+    response = client.post(f"/catalog/products/{tshirt.pk}/stock/", {"qty": "1", "is_in_stock": "on"})
     assert response.status_code == 400
-    assert "reserved" in response.content.decode()
+    assert "2 units are reserved" in response.content.decode()
     tshirt.refresh_from_db()
     assert tshirt.qty == 50
     unmanaged = factories.make_product(sku="FREE", manage_stock=False, qty=0)
-    response = client.post(f"/catalog/products/{unmanaged.pk}/edit/", _form(unmanaged, manage_stock=None, qty="-1"))
+    response = client.post(f"/catalog/products/{unmanaged.pk}/stock/", {"qty": "-1"})
     assert response.status_code == 400
+    assert "cannot be negative" in response.content.decode()

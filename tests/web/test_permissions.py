@@ -166,7 +166,7 @@ def test_operator_sees_the_buttons_the_rules_allow(world):
     for action in ("cancel", "hold", "invoice", "ship", "email", "reorder"):
         assert f'data-action="{action}"' in page
     assert 'data-action="unhold"' not in page  # not on hold
-    assert 'data-action="creditmemo"' not in page  # nothing paid yet
+    assert 'data-action="creditmemo" disabled title="Nothing paid is left to refund."' in page  # shown with why
 
 
 def test_settings_menu_only_for_administrators(world):

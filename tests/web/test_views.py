@@ -65,7 +65,7 @@ def test_login_is_throttled_after_repeated_failures(db):
 def test_login_is_throttled_per_address_too(db):
     make_role_user(OPERATOR)
     client = Client()
-    for i in range(throttle.MAX_FAILURES):
+    for i in range(throttle.ADDRESS_MAX_FAILURES):  # a spray: many names from one address
         client.post("/login/", {"username": f"guess{i}", "password": "wrong"})
     response = client.post("/login/", {"username": "operator", "password": PASSWORD})
     assert b"Too many failed sign-in attempts" in response.content

@@ -6,6 +6,8 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
+from saleschannel.web.roles import ADMINISTRATOR, assign_role
+
 
 class Command(BaseCommand):
     help = "Create an administrator (or reset its password) and print the login."
@@ -30,14 +32,9 @@ class Command(BaseCommand):
             password = password or secrets.token_urlsafe(12)
             if user is None:
                 user = User(username=username, email=email)
-            user.is_staff = True
-            user.is_superuser = True
+            user.is_active = True
             user.set_password(password)
             user.save()
-            try:
-                from saleschannel.web.roles import assign_role
-            except ImportError:  # the back office (roles) is optional for this command
-                pass
-            else:
-                assign_role(user=user, role="Administrator")
+            # The role sets is_superuser and is_staff (saleschannel.web.roles): one rule for every way in.
+            assign_role(user=user, role=ADMINISTRATOR)
         self.stdout.write(self.style.SUCCESS(f"Administrator ready. Login: {username}  Password: {password}"))

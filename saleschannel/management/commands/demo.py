@@ -21,7 +21,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
-from saleschannel.config import persistent_secret
+from saleschannel.config import persistent_secret, private_file
 
 DEMO_AMAZON_STORE = "Amazon sandbox (demo)"
 US_MARKETPLACE = "ATVPDKIKX0DER"
@@ -106,6 +106,7 @@ class Command(BaseCommand):
     def _worker(self):
         log_path = Path(settings.DATA_DIR) / "worker.log"
         self.stdout.write("Starting the background worker…")
+        private_file(log_path)  # 0600 (issue 11: data files are private)
         with open(log_path, "ab") as log:
             worker = subprocess.Popen([sys.executable, "-m", "saleschannel", "worker", "--workers", "2"],
                                       stdout=log, stderr=subprocess.STDOUT, env=os.environ.copy())

@@ -1,7 +1,13 @@
-"""Run the background worker (Huey consumer): queued tasks and the periodic schedule."""
+"""Run the background worker (Huey consumer): queued tasks and the periodic schedule.
+
+Several workers may run at once, on one machine or several, when they share a queue (``REDIS_URL``): each takes
+tasks from the queue, and each runs the periodic schedule (the Amazon tick claims every due store in the database,
+so a store is enqueued once per tick whatever the number of workers; see ``amazon/tasks.py``). ``--no-periodic``
+leaves the schedule to the other workers.
+"""
 
 from django.core.management import call_command
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 
 class Command(BaseCommand):
@@ -10,6 +16,13 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--workers", type=int, default=2)
         parser.add_argument("--worker-type", default="thread", choices=["thread", "process", "greenlet"])
+        parser.add_argument("--no-periodic", action="store_true",
+                            help="Do not run the periodic schedule in this worker (another worker runs it).")
 
-    def handle(self, *args, workers, worker_type, **options):
-        call_command("run_huey", workers=workers, worker_type=worker_type)
+    def handle(self, *args, workers, worker_type, no_periodic, **options):
+        from huey.contrib.djhuey import HUEY
+
+        if HUEY.immediate:
+            raise CommandError("HUEY_IMMEDIATE=1 runs every task in the process that queues it: a worker would wait "
+                               "for tasks that never come. Unset HUEY_IMMEDIATE to run a worker.")
+        call_command("run_huey", workers=workers, worker_type=worker_type, periodic=not no_periodic)

@@ -14,6 +14,17 @@
     var message = (submitter && submitter.dataset.confirm) || event.target.dataset.confirm;
     if (message && !window.confirm(message)) { event.preventDefault(); }
   }, true);
+  // Buttons with data-open-dialog open that <dialog>; data-close-dialog closes the dialog it is in.
+  document.addEventListener("click", function (event) {
+    var opener = event.target.closest && event.target.closest("[data-open-dialog]");
+    if (opener && !opener.disabled) {
+      var dialog = document.getElementById(opener.dataset.openDialog);
+      if (dialog && dialog.showModal) { dialog.showModal(); }
+      return;
+    }
+    var closer = event.target.closest && event.target.closest("[data-close-dialog]");
+    if (closer) { closer.closest("dialog").close(); }
+  });
   // "Select all on this page" for grids with row checkboxes.
   document.addEventListener("change", function (event) {
     var box = event.target;
