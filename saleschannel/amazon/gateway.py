@@ -31,6 +31,7 @@ from sp_api.api import Tokens
 from sp_api.api.feeds.feeds_2021_06_30 import FeedsV20210630
 from sp_api.api.orders.orders_2026_01_01 import OrdersV20260101
 from sp_api.api.orders.orders_v0 import OrdersV0
+from sp_api.api.reports.reports import Reports
 from sp_api.auth import AccessTokenClient
 from sp_api.auth.exceptions import AuthorizationError
 from sp_api.base import ApiResponse, Marketplaces
@@ -616,8 +617,12 @@ class Gateway:
 
     def _transfer(self, method: str, url: str, **kwargs) -> bytes:
         """Upload/download against a pre-signed URL (no access token, no pacing; retried like the rest)."""
+        return self._transfer_response(method, url, **kwargs).content
 
-        def run():
+    def _transfer_response(self, method: str, url: str, **kwargs) -> httpx.Response:
+        """The answer of a pre-signed document URL (feeds and reports), with bounded retries on failures."""
+
+        def run() -> httpx.Response:
             try:
                 response = httpx.request(method, url, timeout=self.timeout, **kwargs)
             except httpx.TimeoutException:
@@ -630,7 +635,7 @@ class Gateway:
             if response.status_code >= 400:
                 raise AmazonError(f"The document store refused the transfer (HTTP {response.status_code}).",
                                   f"HTTP{response.status_code}", response.status_code, False)
-            return response.content
+            return response
 
         started, attempt = time.monotonic(), 0
         while True:
@@ -652,8 +657,6 @@ class Gateway:
                       options: dict[str, str] | None = None) -> str:
         """createReport; returns the report id. Marketplaces are always explicit (the store's when not given);
         for GET_MERCHANT_LISTINGS_ALL_DATA Amazon uses only the first one."""
-        from sp_api.api.reports.reports import Reports
-
         client = self._client(Reports)
         specification: dict = {"reportType": report_type,
                                "marketplaceIds": list(marketplace_ids or self.marketplace_ids)}
@@ -671,8 +674,6 @@ class Gateway:
 
     def get_report(self, report_id: str) -> AmazonReport:
         """getReport: the report's status and, once DONE (or FATAL), its document id."""
-        from sp_api.api.reports.reports import Reports
-
         client = self._client(Reports)
         response = self.call("getReport", lambda: client.get_report(report_id))
         return AmazonReport.from_json(response.raw_json or {}, report_id)
@@ -695,8 +696,6 @@ class Gateway:
     def get_report_document(self, document_id: str) -> str:
         """getReportDocument, download its pre-signed URL, un-GZIP when Amazon says so and decode with the charset
         the download's Content-Type names (Cp1252 in Europe, Shift_JIS or UTF-8 in Japan...; never assumed)."""
-        from sp_api.api.reports.reports import Reports
-
         client = self._client(Reports)
         path = f"/reports/2021-06-30/documents/{document_id}"
         response = self.call("getReportDocument", lambda: client._request(path, params={}, add_marketplace=False))
@@ -713,30 +712,8 @@ class Gateway:
 
     def _download_report(self, url: str) -> tuple[bytes, str]:
         """GET a pre-signed report URL (no access token, no pacing), retried like ``_transfer``; (bytes, type)."""
-        started, attempt = time.monotonic(), 0
-        while True:
-            try:
-                try:
-                    response = httpx.get(url, timeout=self.timeout)
-                except httpx.TimeoutException:
-                    raise AmazonError("The report download timed out.", "Timeout", None, True)
-                except httpx.TransportError as exc:
-                    raise AmazonError(f"Cannot reach the report store ({type(exc).__name__}).", "Network", None,
-                                      True)
-                if response.status_code >= 500 or response.status_code == 429:
-                    raise AmazonError(f"The report store failed (HTTP {response.status_code}).", "ServerError",
-                                      response.status_code, True)
-                if response.status_code >= 400:
-                    raise AmazonError(f"The report store refused the download (HTTP {response.status_code}).",
-                                      f"HTTP{response.status_code}", response.status_code, False)
-                return response.content, response.headers.get("content-type", "")
-            except AmazonError as error:
-                attempt += 1
-                delay = self.retry.delay(attempt)
-                if (not error.retryable or attempt >= self.retry.max_attempts
-                        or time.monotonic() - started + delay > self.retry.max_total_seconds):
-                    raise
-                self._sleep(delay)
+        response = self._transfer_response("GET", url)
+        return response.content, response.headers.get("content-type", "")
     # --- end of Reports ------------------------------------------------------------------------------------------
 
 def _post(client, path: str, body: dict) -> ApiResponse:
