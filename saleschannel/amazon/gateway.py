@@ -651,7 +651,7 @@ class Gateway:
 
     # --- Reports 2021-06-30 (catalog onboarding, seller metrics) ------------------------------------------------
     # createReport → getReport until DONE / CANCELLED (no data) / FATAL → getReportDocument → download, un-GZIP,
-    # decode per the document's charset. Helpers and the rates are at the end of the module ("Reports" section).
+    # decode per the document's charset. Helpers are at the end of the module ("Reports" section), rates in pacing.py.
     def create_report(self, *, report_type: str, marketplace_ids: list[str] | None = None,
                       data_start: datetime | None = None, data_end: datetime | None = None,
                       options: dict[str, str] | None = None) -> str:
