@@ -1,17 +1,19 @@
 """Inbound sync: mirror Amazon orders, create Commerce orders exactly once, reflect Amazon's changes (§4.2–§4.4).
 
 A sync pass polls ``searchOrders`` by *last updated* time over a window that ends at least two minutes before now
-and starts a few minutes before the previous window's end (the overlap catches orders Amazon indexed late). Each
-order is handled in its own transaction, so one bad order never blocks the others and a crash loses at most the
-order in flight; the store's watermark (Amazon's ``lastUpdatedBefore``) moves only after the window's last page
-is committed, so a crashed pass is simply redone and the overlap is harmless:
+and starts a few minutes before the previous window's end (the overlap catches orders Amazon indexed late); every
+page repeats the first page's query, plus the token. Orders seen for the first time are written a page per
+transaction, the others one per transaction; an order that cannot be read or imported is kept in Error, never
+dropped, so one bad order never blocks the others. The store's watermark (Amazon's ``lastUpdatedBefore``) moves
+only after the window's last page is committed, so a crashed pass is simply redone and the overlap is harmless:
 
 * one Amazon order id → one ``AmazonOrder`` row (unique), created or locked (``SELECT ... FOR UPDATE``) first;
 * one ``AmazonOrder`` → at most one Commerce order (one-to-one, unique): a second worker that loses a race gets
   an ``IntegrityError``, its savepoint rolls its Commerce order back, and it reads the winner's.
 
 Orders that could not be imported (status ``Error``) or that became importable while nothing changed on Amazon
-(import switched on, product created) are retried from their stored copy at every pass, without calling Amazon.
+(import switched on, product created) are retried from their stored copy at every pass, without calling Amazon;
+orders whose last copy could not be read or imported (``refetch_needed``) are asked for again (getOrder).
 """
 
 from __future__ import annotations

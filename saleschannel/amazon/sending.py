@@ -1,8 +1,8 @@
 """``saleschannel amazon outbox send``: deliver what is due once, then follow the feeds until Amazon is done.
 
 For cron and scripts, alongside (or instead of) the worker's minute sweep. It uses the outbox's own delivery
-(``outbound.deliver_message``: claims with a lease, ordering per Amazon order, back-off, dead letters), so it can run
-while a worker runs: a message one of them holds is left to it and read again.
+(``delivery.deliver_message``, re-exported by ``outbound``: claims with a lease, ordering per Amazon order,
+back-off, dead letters), so it can run while a worker runs: a message one of them holds is left to it and read again.
 
 * Each message due at the start is sent once. One that fails is not retried in this run: it keeps its back-off
   (``next_attempt_at``) and is reported.
@@ -68,7 +68,7 @@ def _scope(store: AmazonStore | None):
 def outbox_send(*, store: AmazonStore | None = None, wait: float = 120.0,
                 progress: Callable[[SendProgress], None] | None = None) -> SendReport:
     """Deliver the due messages (of ``store``, or of every store) once and follow their feeds for up to ``wait``
-    seconds. Returns what happened; changes nothing itself beyond what ``outbound.deliver_message`` does."""
+    seconds. Returns what happened; changes nothing itself beyond what ``delivery.deliver_message`` does."""
     started = time.monotonic()
     deadline = started + max(wait, 0.0)
     report = SendReport()

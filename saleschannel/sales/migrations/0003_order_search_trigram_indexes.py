@@ -2,8 +2,8 @@
 
 The grid's "contains" search compares ``UPPER(column) LIKE UPPER('%word%')``, which a B-tree cannot serve. On
 PostgreSQL, trigram GIN indexes on exactly those expressions let it answer from the indexes on a million orders.
-SQLite has no such index type: there the migration does nothing and the search scans (see the README's
-performance section). Creating the pg_trgm extension needs a role allowed to; when it is refused, the indexes
+SQLite has no such index type: there the migration does nothing and the search scans (see docs/performance.md,
+back office). Creating the pg_trgm extension needs a role allowed to; when it is refused, the indexes
 are skipped with a warning and the search still works, only slower.
 """
 
