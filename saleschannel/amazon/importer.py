@@ -29,6 +29,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
+from enum import StrEnum
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -117,6 +118,15 @@ CARRIERS = {
 # What acting on an order may change (everything but the mirror and the raw copy written by the insert).
 _MUTABLE_FIELDS = ["status", "amazon_status", "notes", "import_error", "import_attempts", "is_reserved",
                    "commerce_order", "buyer_cancel_requested", "buyer_cancel_reason", "refetch_needed", "updated_at"]
+
+
+class Outcome(StrEnum):
+    """What importing one Amazon order did."""
+
+    CREATED = "created"  # its Commerce order was created
+    UPDATED = "updated"  # mirrored and acted on (status, reservation, changes from Amazon)
+    UNCHANGED = "unchanged"  # an overlap repeat: nothing new
+    ERROR = "error"  # kept in Error, with a note saying why
 
 
 class SyncBusy(Exception):
@@ -561,27 +571,27 @@ def _import_one_by_one(context: _Context, orders: list[AmazonOrderData], existin
                            reason=_("Importing this order failed unexpectedly (%(type)s); it is tried again at the "
                                     "next sync.") % {"type": type(error).__name__})
         else:
-            if outcome != "unchanged":
+            if outcome != Outcome.UNCHANGED:
                 counts.acted_on.add(data.amazon_order_id)
-            if outcome == "created":
+            if outcome == Outcome.CREATED:
                 counts.created += 1
-            elif outcome == "error":
+            elif outcome == Outcome.ERROR:
                 counts.failed += 1
-            elif outcome == "updated":
+            elif outcome == Outcome.UPDATED:
                 counts.updated += 1
         if after_order:
             after_order(data)
 
 
-def import_order(*, context: _Context, data: AmazonOrderData, existing: AmazonOrder | None) -> str:
+def import_order(*, context: _Context, data: AmazonOrderData, existing: AmazonOrder | None) -> Outcome:
     """Upsert one Amazon order and act on it; returns created, updated, unchanged or error."""
     store = context.store
     if existing is not None and existing.store_id != store.pk:
         logger.warning("Amazon order %s belongs to another Amazon store; skipped", data.amazon_order_id)
-        return "unchanged"
+        return Outcome.UNCHANGED
     if (existing is not None and existing.last_update_date == data.last_update_date
             and existing.status != S.ERROR and existing.amazon_status == data.status):
-        return "unchanged"  # an overlap repeat: nothing new on Amazon, nothing left to do here
+        return Outcome.UNCHANGED  # an overlap repeat: nothing new on Amazon, nothing left to do here
     with transaction.atomic():
         order, events = _upsert(store, data, existing)
         outcome = _act(context, order, events, packages=data.packages)
@@ -704,11 +714,11 @@ def _event(order: AmazonOrder, events: list, kind: str, message: str, *, level: 
 # --- What to do with an order --------------------------------------------------------------------------------
 
 
-def _act(context: _Context, order: AmazonOrder, events: list, *, packages: list[AmazonPackageData] = ()) -> str:
+def _act(context: _Context, order: AmazonOrder, events: list, *, packages: list[AmazonPackageData] = ()) -> Outcome:
     store = context.store
     if order.commerce_order_id:
         _apply_amazon_changes(order, events, packages)
-        return "updated"
+        return Outcome.UPDATED
     decision = rules.import_decision(
         fulfillment_channel=order.fulfillment_channel, amazon_status=order.amazon_status,
         import_enabled=store.import_enabled, reserve_pending=store.reserve_pending, import_fba=store.import_fba,
@@ -717,8 +727,8 @@ def _act(context: _Context, order: AmazonOrder, events: list, *, packages: list[
         created = _create_commerce_order(context, order, events, as_complete=decision.as_complete, packages=packages)
         if created:
             _apply_amazon_changes(order, events, packages)
-            return "created"
-        return "error"
+            return Outcome.CREATED
+        return Outcome.ERROR
     if order.status == S.ERROR:  # no longer importable (e.g. canceled): the error is moot
         order.import_error = ""
         order.status = order.amazon_status
@@ -728,7 +738,7 @@ def _act(context: _Context, order: AmazonOrder, events: list, *, packages: list[
         released = stock_release(reference=order.reservation_reference)
         order.is_reserved = False
         _event(order, events, "released", _("Reserved inventory released (%(qty)d unit(s)).") % {"qty": released})
-    return "updated"
+    return Outcome.UPDATED
 
 
 def _reserve_pending(context: _Context, order: AmazonOrder, events: list) -> None:
@@ -1093,9 +1103,9 @@ def retry_open_orders(*, store: AmazonStore, exclude: set[str] = frozenset(), li
             logger.exception("Retrying Amazon order %s failed", candidate.amazon_order_id)
             counts.failed += 1
             continue
-        if outcome == "created":
+        if outcome == Outcome.CREATED:
             counts.created += 1
-        elif outcome == "error":
+        elif outcome == Outcome.ERROR:
             counts.failed += 1
     return counts
 

@@ -178,13 +178,22 @@ class DocumentForm(forms.Form):
     def qty_limit(item) -> int:
         raise NotImplementedError
 
+    def value(self, name: str):
+        """A field's valid value, or its initial value while the form is not submitted (what the page shows)."""
+        if self.is_bound:
+            return self.cleaned_data.get(name)
+        return self.get_initial_for_field(self.fields[name], name)
+
     def quantities(self) -> dict[int, int]:
-        """{order_item_id: qty} from valid data (only the lines with a quantity above zero)."""
-        return {
-            item.pk: self.cleaned_data[f"qty_{item.pk}"]
-            for item in self.items
-            if self.cleaned_data.get(f"qty_{item.pk}")
-        }
+        """{order_item_id: qty} from valid data, or the initial quantities (only the lines with a quantity above
+        zero)."""
+        wanted = {item.pk: self.value(f"qty_{item.pk}") for item in self.items}
+        return {item_id: qty for item_id, qty in wanted.items() if qty}
+
+    def document_input(self) -> dict:
+        """The keywords the page's service (``*_create`` and its ``*_preview``) takes from the form: the one source
+        of what the preview shows and the document then holds."""
+        return {"quantities": self.quantities()}
 
     def lines(self):
         """(item, bound quantity field) pairs for the template."""
@@ -267,6 +276,13 @@ class CreditMemoForm(DocumentForm):
 
     def lines(self):
         return [(item, self[f"qty_{item.pk}"], self[f"stock_{item.pk}"]) for item in self.items]
+
+    def document_input(self) -> dict:
+        return {
+            "quantities": self.quantities(), "shipping_refund": self.value("shipping_refund"),
+            "adjustment_refund": self.value("adjustment_refund") or 0,
+            "adjustment_fee": self.value("adjustment_fee") or 0,
+        }
 
     def return_to_stock(self) -> list[int]:
         return [

@@ -427,29 +427,40 @@ def _document_page(request, order, form, template: str, *, invalid: bool = False
     return render(request, template, context, status=400 if invalid else 200)
 
 
+def _preview(form, preview, order: Order) -> dict:
+    """The page's totals: what ``preview`` (``invoice_preview`` / ``creditmemo_preview``) computes for the form's
+    input, that is exactly what the document would hold. A refusal shows instead of a number, as a submit would show
+    it: next to its field, or above the totals while the form is not submitted. A form with errors shows none."""
+    if form.is_bound and form.errors:
+        return {}
+    try:
+        return {"totals": preview(order=order, **form.document_input())}
+    except OrderActionError as error:
+        if not form.is_bound:
+            return {"totals_refused": error.message}
+        _apply_error(form, error)
+        return {}
+
+
 @require(PROCESS)
 def invoice_new(request, order_id: int):
     order, refused = _document_order(request, order_id, "invoice")
     if refused:
         return refused
     form = InvoiceForm(request.POST or None, order=order)
-    if request.method == "POST" and form.is_valid():
-        quantities = form.quantities()
-        if not request.POST.get("update"):
-            try:
-                invoice = services.invoice_create(
-                    order=order, quantities=quantities, comment=form.cleaned_data["comment"],
-                    notify_customer=form.cleaned_data["notify_customer"], actor=request.user,
-                )
-            except OrderActionError as error:
-                _apply_error(form, error)
-            else:
-                messages.success(request, _("The invoice %(number)s has been created.") % {"number": invoice.number})
-                return redirect("sales:order_view", order.pk)
-    quantities = form.quantities() if form.is_bound and form.is_valid() else {
-        item.pk: form.qty_limit(item) for item in form.items}
-    totals = selectors.document_totals_preview(order, quantities, kind="invoice")
-    return _document_page(request, order, form, "sales/invoice_new.html", totals=totals)
+    if request.method == "POST" and form.is_valid() and not request.POST.get("update"):
+        try:
+            invoice = services.invoice_create(
+                order=order, **form.document_input(), comment=form.cleaned_data["comment"],
+                notify_customer=form.cleaned_data["notify_customer"], actor=request.user,
+            )
+        except OrderActionError as error:
+            _apply_error(form, error)
+        else:
+            messages.success(request, _("The invoice %(number)s has been created.") % {"number": invoice.number})
+            return redirect("sales:order_view", order.pk)
+    totals = _preview(form, services.invoice_preview, order)
+    return _document_page(request, order, form, "sales/invoice_new.html", **totals)
 
 
 @require(PROCESS)
@@ -494,10 +505,7 @@ def creditmemo_new(request, order_id: int):
     if request.method == "POST" and form.is_valid() and not request.POST.get("update"):
         try:
             creditmemo = services.creditmemo_create(
-                order=order, quantities=form.quantities(), return_to_stock=form.return_to_stock(),
-                shipping_refund=form.cleaned_data["shipping_refund"],
-                adjustment_refund=form.cleaned_data["adjustment_refund"] or 0,
-                adjustment_fee=form.cleaned_data["adjustment_fee"] or 0,
+                order=order, **form.document_input(), return_to_stock=form.return_to_stock(),
                 comment=form.cleaned_data["comment"], notify_customer=form.cleaned_data["notify_customer"],
                 actor=request.user,
             )
@@ -506,18 +514,8 @@ def creditmemo_new(request, order_id: int):
         else:
             messages.success(request, _("You created the credit memo %(number)s.") % {"number": creditmemo.number})
             return redirect("sales:order_view", order.pk)
-    if form.is_bound and form.is_valid():
-        totals = selectors.document_totals_preview(
-            order, form.quantities(), kind="creditmemo", shipping_refund=form.cleaned_data["shipping_refund"],
-            adjustment_refund=form.cleaned_data["adjustment_refund"],
-            adjustment_fee=form.cleaned_data["adjustment_fee"],
-        )
-    else:
-        totals = selectors.document_totals_preview(
-            order, {item.pk: form.qty_limit(item) for item in form.items}, kind="creditmemo",
-            shipping_refund=form.fields["shipping_refund"].initial,
-        )
-    return _document_page(request, order, form, "sales/creditmemo_new.html", totals=totals)
+    totals = _preview(form, services.creditmemo_preview, order)
+    return _document_page(request, order, form, "sales/creditmemo_new.html", **totals)
 
 
 # --- Document grids and PDFs -------------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Reads of the back office: grid filters and search, address names, totals preview, dashboard."""
+"""Reads of the back office: grid filters and search, address names, dashboard."""
 
 from __future__ import annotations
 
@@ -54,18 +54,6 @@ def test_address_names_are_attached_in_one_query(two_orders, django_assert_num_q
     assert {order.ship_to_name for order in orders} == {"Zoë Lefèvre"}  # the billing address is copied
     sorted_by_name = selectors.order_grid_queryset(selectors.OrderFilters(), ordering=("bill_to_name", "id"))
     assert [o.bill_to_name for o in sorted_by_name] == ["Zoë Lefèvre", "Zoë Lefèvre"]
-
-
-def test_totals_preview(order):
-    items = {item.sku: item for item in order.items.all()}
-    preview = selectors.document_totals_preview(order, {items["TSHIRT-RED"].pk: 1}, kind="invoice")
-    assert preview["subtotal"] == Decimal("19.99")
-    assert preview["tax"] == Decimal("1.60") and preview["discount"] == Decimal("1.00")
-    assert preview["shipping"] == Decimal("5.00")
-    assert preview["grand_total"] == Decimal("25.59")
-    refund = selectors.document_totals_preview(order, {items["MUG-BLUE"].pk: 2}, kind="creditmemo",
-                                               shipping_refund=Decimal("1"), adjustment_fee=Decimal("0.50"))
-    assert refund["grand_total"] == Decimal("17.50")
 
 
 def test_order_for_view_runs_a_fixed_number_of_queries(order, django_assert_num_queries):

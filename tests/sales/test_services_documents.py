@@ -463,6 +463,21 @@ def test_previews_show_exactly_what_the_documents_will_hold_and_write_nothing(or
     assert preview["adjustment_fee"] == memo.adjustment_fee
 
 
+def test_previews_of_the_new_document_pages(order):
+    """The figures the pages showed with the former rough twin (``selectors.document_totals_preview``), now from the
+    services' previews (the credit memo needs the order invoiced first: the service refuses anything else)."""
+    items = {item.sku: item for item in order.items.all()}
+    preview = invoice_preview(order=order, quantities={items["TSHIRT-RED"].pk: 1})
+    assert preview["subtotal"] == Decimal("19.99")
+    assert preview["tax"] == Decimal("1.60") and preview["discount"] == Decimal("1.00")
+    assert preview["shipping"] == Decimal("5.00")
+    assert preview["grand_total"] == Decimal("25.59")
+    invoice_create(order=order, actor="tests")
+    refund = creditmemo_preview(order=order, quantities={items["MUG-BLUE"].pk: 2}, shipping_refund=Decimal("1"),
+                                adjustment_fee=Decimal("0.50"))
+    assert refund["grand_total"] == Decimal("17.50")
+
+
 def test_previews_refuse_what_the_services_refuse(order):
     tshirt, _mug = items_of(order)
     with pytest.raises(OrderActionError, match=r'Only 2 of "TSHIRT-RED" can be invoiced \(5 asked\).'):
