@@ -397,15 +397,6 @@ def state_summary(amazon_order: AmazonOrder) -> str:
                      if counts.get(state))
 
 
-def pending_count(*, store=None) -> int:
-    messages = OutboxMessage.objects.filter(state__in=PENDING_STATES)
-    if store is not None:
-        messages = messages.filter(amazon_order__store=store)
-    return messages.count()
-
-# --- Huey ----------------------------------------------------------------------------------------------------
-
-
 @db_task()
 def amazon_outbox_deliver(message_id: int) -> str:
     """Deliver one outbound message (idempotent: a message that is not due or is taken is left alone)."""

@@ -63,7 +63,7 @@ from saleschannel.amazon.services import override_url_problem
 from saleschannel.amazon.spapi.errors import UnreadableOrder
 from saleschannel.bulk import insert_new, link
 from saleschannel.catalog.models import Product
-from saleschannel.catalog.services import StockError, stock_release, stock_reservations, stock_reserve_many
+from saleschannel.catalog.services import StockError, stock_release, stock_reserve_many
 from saleschannel.customers.services import CustomerError, customer_get_or_create
 from saleschannel.i18n import gettext as _
 from saleschannel.money import quantum, to_money
@@ -1108,7 +1108,3 @@ def retry_open_orders(*, store: AmazonStore, exclude: set[str] = frozenset(), li
         elif outcome == Outcome.ERROR:
             counts.failed += 1
     return counts
-
-
-def reservations_of(order: AmazonOrder) -> dict[int, int]:
-    return stock_reservations(reference=order.reservation_reference)

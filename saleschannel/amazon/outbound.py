@@ -39,7 +39,6 @@ from saleschannel.amazon.delivery import (  # noqa: F401 - public names of the o
     deliver_message,
     due_message_ids,
     due_message_ids_of,
-    pending_count,
     state_summary,
 )
 from saleschannel.amazon.delivery import (

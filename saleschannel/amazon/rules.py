@@ -146,10 +146,6 @@ def can_cancel_on_amazon(amazon_order, *, commerce_order=None, outbox_kinds=None
     return CancelVerdict(True)
 
 
-def is_error_visible(status: str) -> bool:
-    return status == S.ERROR
-
-
 # --- Retrying an outbound message by hand ---------------------------------------------------------------------
 
 RETRYABLE_STATES = frozenset({OutboxState.FAILED, OutboxState.DEAD})

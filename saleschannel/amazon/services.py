@@ -367,25 +367,6 @@ def channel_read_only_set(*, read_only: bool) -> ChannelSettings:
     return settings
 
 
-def channel_settings_update(*, read_only: bool | None = None, log_retention_days: int | None = None,
-                            pii_redaction_days: int | None = None,
-                            outbox_max_attempts: int | None = None) -> ChannelSettings:
-    with transaction.atomic():
-        settings = ChannelSettings.load()
-        for field, value in (("read_only", read_only), ("log_retention_days", log_retention_days),
-                             ("pii_redaction_days", pii_redaction_days),
-                             ("outbox_max_attempts", outbox_max_attempts)):
-            if value is not None:
-                setattr(settings, field, value)
-        try:
-            settings.full_clean()
-        except ValidationError as error:
-            field, messages = next(iter(error.message_dict.items()))
-            raise AmazonChannelError(messages[0], field=field)
-        settings.save()
-    return settings
-
-
 def amazon_store_test_connection(*, amazon_store: AmazonStore | None, changes: dict | None = None,
                                  client_id: str | None = None, client_secret: str | None = None,
                                  refresh_token: str | None = None) -> tuple[bool, str]:

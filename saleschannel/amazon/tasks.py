@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-from django.db.models import Q
 from django.utils import timezone
 from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, db_task
@@ -74,10 +73,3 @@ def amazon_housekeeping() -> dict:
     from saleschannel.amazon.privacy import purge_old_logs, redact_personal_data
 
     return {"redacted": redact_personal_data(), "purged": purge_old_logs()}
-
-
-def open_error_stores():
-    """Stores with orders that cannot be imported (for the banner)."""
-    from saleschannel.amazon.models import AmazonOrderStatus
-
-    return AmazonStore.objects.filter(Q(orders__status=AmazonOrderStatus.ERROR)).distinct()

@@ -14,14 +14,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from saleschannel.money import MONEY_DECIMAL_PLACES, MONEY_MAX_DIGITS
-
-
-def MoneyField(verbose_name, **kwargs):  # noqa: N802 - reads like a field class
-    kwargs.setdefault("default", Decimal("0"))
-    return models.DecimalField(
-        verbose_name, max_digits=MONEY_MAX_DIGITS, decimal_places=MONEY_DECIMAL_PLACES, **kwargs
-    )
+from saleschannel.money import MoneyField
 
 
 class OrderState(models.TextChoices):
