@@ -6,7 +6,6 @@ import random
 import xml.etree.ElementTree as ET  # noqa: S405 - the feeds come from the local product; expat limits entity expansion
 from collections.abc import Callable
 from typing import Any
-from xml.sax.saxutils import escape
 
 from . import orders
 from .orders import OrderError
@@ -152,32 +151,39 @@ def _apply(message_type: str, body: ET.Element, doc: dict[str, Any], now: int, r
 
 def report(merchant_id: str, *, processed: int, successful: int, results: list[tuple], status_code: str = "Complete",
            ) -> bytes:
-    """Amazon's ProcessingReport envelope: a summary and one Result per failed message."""
-    errors = sum(1 for r in results if r[1] == "Error")
-    warnings = sum(1 for r in results if r[1] == "Warning")
-    parts = [
-        '<?xml version="1.0" encoding="UTF-8"?>',
-        '<AmazonEnvelope xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" '
-        'xsi:noNamespaceSchemaLocation="amzn-envelope.xsd">',
-        f"<Header><DocumentVersion>1.02</DocumentVersion><MerchantIdentifier>{escape(merchant_id)}"
-        "</MerchantIdentifier></Header>",
-        "<MessageType>ProcessingReport</MessageType>",
-        "<Message><MessageID>1</MessageID><ProcessingReport>",
-        f"<DocumentTransactionID>{rng_id()}</DocumentTransactionID>",
-        f"<StatusCode>{status_code}</StatusCode>",
-        f"<ProcessingSummary><MessagesProcessed>{processed}</MessagesProcessed>"
-        f"<MessagesSuccessful>{successful}</MessagesSuccessful><MessagesWithError>{errors}</MessagesWithError>"
-        f"<MessagesWithWarning>{warnings}</MessagesWithWarning></ProcessingSummary>",
-    ]
+    """Amazon's ProcessingReport envelope: a summary and one Result per failed message (built as a tree, so every
+    text is escaped by the serializer, whatever a feed put in it)."""
+    envelope = ET.Element("AmazonEnvelope", {"xmlns:xsi": "http://www.w3.org/2001/XMLSchema-instance",
+                                             "xsi:noNamespaceSchemaLocation": "amzn-envelope.xsd"})
+    header = ET.SubElement(envelope, "Header")
+    _add_text(header, "DocumentVersion", "1.02")
+    _add_text(header, "MerchantIdentifier", merchant_id)
+    _add_text(envelope, "MessageType", "ProcessingReport")
+    message = ET.SubElement(envelope, "Message")
+    _add_text(message, "MessageID", 1)
+    processing = ET.SubElement(message, "ProcessingReport")
+    _add_text(processing, "DocumentTransactionID", rng_id())
+    _add_text(processing, "StatusCode", status_code)
+    summary = ET.SubElement(processing, "ProcessingSummary")
+    _add_text(summary, "MessagesProcessed", processed)
+    _add_text(summary, "MessagesSuccessful", successful)
+    _add_text(summary, "MessagesWithError", sum(1 for r in results if r[1] == "Error"))
+    _add_text(summary, "MessagesWithWarning", sum(1 for r in results if r[1] == "Warning"))
     for message_id, result_code, message_code, description, order_id in results:
-        parts.append(f"<Result><MessageID>{message_id}</MessageID><ResultCode>{result_code}</ResultCode>"
-                     f"<ResultMessageCode>{message_code}</ResultMessageCode>"
-                     f"<ResultDescription>{escape(description)}</ResultDescription>")
+        result = ET.SubElement(processing, "Result")
+        _add_text(result, "MessageID", message_id)
+        _add_text(result, "ResultCode", result_code)
+        _add_text(result, "ResultMessageCode", message_code)
+        _add_text(result, "ResultDescription", description)
         if order_id:
-            parts.append(f"<AdditionalInfo><AmazonOrderID>{escape(order_id)}</AmazonOrderID></AdditionalInfo>")
-        parts.append("</Result>")
-    parts.append("</ProcessingReport></Message></AmazonEnvelope>")
-    return "\n".join(parts).encode("utf-8")
+            _add_text(ET.SubElement(result, "AdditionalInfo"), "AmazonOrderID", order_id)
+    return ET.tostring(envelope, encoding="utf-8", xml_declaration=True)
+
+
+def _add_text(parent: ET.Element, tag: str, value: Any) -> ET.Element:
+    element = ET.SubElement(parent, tag)
+    element.text = str(value)
+    return element
 
 
 def rng_id() -> str:
