@@ -377,7 +377,3 @@ def dashboard_summary(*, now: dt.datetime | None = None, chart_days: int = 30) -
         .order_by("-created_at", "-id")[:10]
     )
     return {"periods": periods, "chart": chart, "latest_orders": latest}
-
-
-def order_counts_by_state() -> dict[str, int]:
-    return dict(Order.objects.values("state").annotate(n=Count("id")).values_list("state", "n"))
