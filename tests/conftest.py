@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from django.utils import translation
 
+from saleschannel.web.roles import ADMINISTRATOR, OPERATOR, VIEWER
 from tests import factories
 
 
@@ -66,3 +67,19 @@ def order(store, products, staff_user):
         shipping_method_title="Flat Rate",
         actor=staff_user,
     )
+
+
+@pytest.fixture
+def administrator(db):
+    """One user per role (test modules may override these with clients of their own)."""
+    return factories.make_role_user(ADMINISTRATOR)
+
+
+@pytest.fixture
+def operator(db):
+    return factories.make_role_user(OPERATOR)
+
+
+@pytest.fixture
+def viewer(db):
+    return factories.make_role_user(VIEWER)

@@ -9,8 +9,6 @@ from django.core.cache import cache
 from django.test import Client
 
 from saleschannel.api.tokens import token_create
-from saleschannel.web.roles import ADMINISTRATOR, OPERATOR, VIEWER
-from tests.factories import make_role_user
 
 
 @pytest.fixture(autouse=True)
@@ -48,21 +46,6 @@ class ApiClient:
 
 def api_client_for(user, name: str = "tests") -> ApiClient:
     return ApiClient(token_create(user=user, name=name).secret)
-
-
-@pytest.fixture
-def administrator(db):
-    return make_role_user(ADMINISTRATOR)
-
-
-@pytest.fixture
-def operator(db):
-    return make_role_user(OPERATOR)
-
-
-@pytest.fixture
-def viewer(db):
-    return make_role_user(VIEWER)
 
 
 @pytest.fixture

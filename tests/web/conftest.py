@@ -4,23 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from saleschannel.web.roles import ADMINISTRATOR, OPERATOR, VIEWER
-from tests.factories import client_for, make_role_user
-
-
-@pytest.fixture
-def administrator(db):
-    return make_role_user(ADMINISTRATOR)
-
-
-@pytest.fixture
-def operator(db):
-    return make_role_user(OPERATOR)
-
-
-@pytest.fixture
-def viewer(db):
-    return make_role_user(VIEWER)
+from tests.factories import client_for
 
 
 @pytest.fixture
