@@ -280,7 +280,13 @@ class Store:
         return self._feed(row) if row else None
 
     def feeds(self, *, seller_id: str | None = None, statuses: list[str] | None = None) -> list[dict[str, Any]]:
-        sql = f"SELECT {', '.join(self.FEED_KEYS)} FROM feeds WHERE 1=1"
+        rows = self._newest_first("feeds", self.FEED_KEYS, "feed_id", seller_id=seller_id, statuses=statuses)
+        return [self._feed(r) for r in rows]
+
+    def _newest_first(self, table: str, keys: tuple[str, ...], id_column: str, *, seller_id: str | None,
+                      statuses: list[str] | None) -> list[tuple]:
+        """Rows of a documents table (feeds, reports), newest first, optionally of one seller and some statuses."""
+        sql = f"SELECT {', '.join(keys)} FROM {table} WHERE 1=1"
         args: list[Any] = []
         if seller_id:
             sql += " AND seller_id = ?"
@@ -288,7 +294,7 @@ class Store:
         if statuses:
             sql += f" AND status IN ({','.join('?' * len(statuses))})"
             args.extend(statuses)
-        return [self._feed(r) for r in self.db().execute(sql + " ORDER BY created_ms DESC, feed_id DESC", args)]
+        return self.db().execute(f"{sql} ORDER BY created_ms DESC, {id_column} DESC", args).fetchall()
 
     def update_feed(self, feed_id: str, **values: Any) -> None:
         with self.write() as db:
@@ -317,15 +323,8 @@ class Store:
         return self._report(row) if row else None
 
     def reports(self, *, seller_id: str | None = None, statuses: list[str] | None = None) -> list[dict[str, Any]]:
-        sql = f"SELECT {', '.join(self.REPORT_KEYS)} FROM reports WHERE 1=1"
-        args: list[Any] = []
-        if seller_id:
-            sql += " AND seller_id = ?"
-            args.append(seller_id)
-        if statuses:
-            sql += f" AND status IN ({','.join('?' * len(statuses))})"
-            args.extend(statuses)
-        return [self._report(r) for r in self.db().execute(sql + " ORDER BY created_ms DESC, report_id DESC", args)]
+        rows = self._newest_first("reports", self.REPORT_KEYS, "report_id", seller_id=seller_id, statuses=statuses)
+        return [self._report(r) for r in rows]
 
     def update_report(self, report_id: str, **values: Any) -> None:
         with self.write() as db:
