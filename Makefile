@@ -27,10 +27,12 @@ demo: install
 
 test: install browser
 	$(BIN)/ruff check saleschannel tests bench
+	$(BIN)/lint-imports --no-cache
 	$(BIN)/pytest -n 2 $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check saleschannel tests bench
+	$(BIN)/lint-imports --no-cache
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

@@ -244,8 +244,8 @@ def measure(requests: int, seed: int = 11) -> list[dict]:
     from django.test import Client
 
     from saleschannel.catalog.models import Store
+    from saleschannel.core.roles import ADMINISTRATOR, assign_role
     from saleschannel.sales.models import Order
-    from saleschannel.web.roles import ADMINISTRATOR, assign_role
 
     rng = random.Random(seed)
     user, _ = get_user_model().objects.get_or_create(username="bench-admin")

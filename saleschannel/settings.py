@@ -31,6 +31,7 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "django_htmx",
     "huey.contrib.djhuey",
+    "saleschannel.core",
     "saleschannel.catalog",
     "saleschannel.customers",
     "saleschannel.sales",
@@ -159,7 +160,7 @@ WHITENOISE_AUTOREFRESH = DEBUG
 
 # --- Email -------------------------------------------------------------------------------------------------
 # Files under the data folder by default, 0600 in a 0700 folder (saleschannel/mailfiles.py).
-EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "saleschannel.mailfiles.PrivateFileEmailBackend")
+EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "saleschannel.core.mailfiles.PrivateFileEmailBackend")
 EMAIL_FILE_PATH = os.environ.get("EMAIL_FILE_PATH", str(DATA_DIR / "mail"))
 EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
 EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))
@@ -172,7 +173,7 @@ DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Sales Channel <orders
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"redact": {"()": "saleschannel.logfilters.RedactSecretsFilter"}},
+    "filters": {"redact": {"()": "saleschannel.core.logfilters.RedactSecretsFilter"}},
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {
         "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact"]},

@@ -11,7 +11,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("sales/", include("saleschannel.sales.urls")),
     path("catalog/", include("saleschannel.catalog.urls")),
-    path("customers/", include("saleschannel.customers.urls")),
+    path("customers/", include("saleschannel.sales.customer_urls")),
     path("amazon/", include("saleschannel.amazon.urls")),
     path("api/v1/", include("saleschannel.api.urls")),
     path("", include("saleschannel.web.urls")),

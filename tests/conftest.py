@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.utils import translation
 
-from saleschannel.web.roles import ADMINISTRATOR, OPERATOR, VIEWER
+from saleschannel.core.roles import ADMINISTRATOR, OPERATOR, VIEWER
 from tests import factories
 
 

@@ -105,7 +105,7 @@ ROLE_USER_PASSWORD = "Backoffice-pass-42"
 
 def make_role_user(role: str, username: str | None = None):
     """A staff user holding one back-office role (Administrator, Operator or Viewer)."""
-    from saleschannel.web.roles import assign_role
+    from saleschannel.core.roles import assign_role
 
     user = get_user_model().objects.create_user(username=username or role.lower(), password=ROLE_USER_PASSWORD)
     assign_role(user=user, role=role)

@@ -3,7 +3,7 @@ import os
 import stat
 
 from saleschannel import config
-from saleschannel.logfilters import RedactSecretsFilter, redact
+from saleschannel.core.logfilters import RedactSecretsFilter, redact
 
 
 def test_secret_is_generated_once_and_private(tmp_path, monkeypatch):
@@ -127,7 +127,7 @@ def test_private_helpers(tmp_path):
 def test_the_default_mail_backend_writes_private_files(tmp_path, settings):
     from django.core.mail import send_mail
 
-    settings.EMAIL_BACKEND = "saleschannel.mailfiles.PrivateFileEmailBackend"
+    settings.EMAIL_BACKEND = "saleschannel.core.mailfiles.PrivateFileEmailBackend"
     settings.EMAIL_FILE_PATH = str(tmp_path / "mail")
     previous = os.umask(0o022)
     try:

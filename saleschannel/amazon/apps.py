@@ -9,7 +9,7 @@ class AmazonConfig(AppConfig):
 
     def ready(self) -> None:
         from saleschannel.amazon.notices import import_error_notices
-        from saleschannel.web import notices
+        from saleschannel.core import notices
 
         notices.register(import_error_notices)
         from saleschannel.amazon.health import sync_health_notices  # also registers the alert e-mail task

@@ -29,7 +29,7 @@ from saleschannel.amazon import outbound, rules
 from saleschannel.amazon.forms import CancelOrderForm
 from saleschannel.amazon.models import AmazonOrder, AmazonOrderStatus, OutboxKind, OutboxMessage
 from saleschannel.amazon.origin import is_applying_amazon_change
-from saleschannel.money import format_money
+from saleschannel.core.money import format_money
 from saleschannel.sales.channels import ChannelCancel, OrderChannel
 from saleschannel.sales.models import Order, OrderState
 
@@ -227,8 +227,8 @@ def _grid_html(order) -> str:
 
 
 def install() -> None:
+    from saleschannel.core import navigation, notices
     from saleschannel.sales import channels, grid
-    from saleschannel.web import navigation, notices
 
     channels.register(AmazonChannel())
     navigation.register("amazon", gettext_lazy("Amazon Stores"), "amazon:store_list",

@@ -35,7 +35,7 @@ from saleschannel.amazon.models import (
     OutboxMessage,
     OutboxState,
 )
-from saleschannel.money import format_money
+from saleschannel.core.money import format_money
 
 S = AmazonOrderStatus
 FEED_KINDS = (OutboxKind.CANCEL, OutboxKind.REFUND)

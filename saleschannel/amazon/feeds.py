@@ -15,7 +15,7 @@ from decimal import Decimal
 from defusedxml import ElementTree as SafeET
 from defusedxml.common import DefusedXmlException
 
-from saleschannel.money import quantum
+from saleschannel.core.money import quantum
 
 ORDER_ACKNOWLEDGEMENT = "POST_ORDER_ACKNOWLEDGEMENT_DATA"
 PAYMENT_ADJUSTMENT = "POST_PAYMENT_ADJUSTMENT_DATA"

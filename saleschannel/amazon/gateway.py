@@ -50,7 +50,7 @@ from saleschannel.amazon.spapi.normalise import (  # noqa: F401 - the order shap
     normalise_order_v0,
     parse_datetime,
 )
-from saleschannel.logfilters import redact
+from saleschannel.core.logfilters import redact
 
 logger = logging.getLogger(__name__)
 

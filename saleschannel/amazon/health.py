@@ -137,7 +137,7 @@ def _enqueue_alert(store_id: int) -> None:
 def administrator_emails() -> list[str]:
     """E-mail addresses of the active users with the Administrator role (a superuser without a role group is the
     Administrator it effectively is)."""
-    from saleschannel.web.roles import ADMINISTRATOR
+    from saleschannel.core.roles import ADMINISTRATOR
 
     users = get_user_model().objects.filter(Q(groups__name=ADMINISTRATOR) | Q(is_superuser=True), is_active=True)
     return sorted(set(users.exclude(email="").values_list("email", flat=True)))
@@ -194,7 +194,7 @@ def _on_amazon_pages(request) -> bool:
 def sync_health_notices(request) -> list:
     """Failing stores: an alert on every page once administrators were alerted, a warning on the Amazon pages
     before that."""
-    from saleschannel.web.notices import Notice
+    from saleschannel.core.notices import Notice
 
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated or not user.has_perm(VIEW_STORE):

@@ -61,12 +61,12 @@ from saleschannel.amazon.privacy import AMAZON_FIELDS as PERSONAL_FIELDS
 from saleschannel.amazon.privacy import keeps_personal_data
 from saleschannel.amazon.services import override_url_problem
 from saleschannel.amazon.spapi.errors import UnreadableOrder
-from saleschannel.bulk import insert_new, link
 from saleschannel.catalog.models import Product
 from saleschannel.catalog.services import StockError, stock_release, stock_reserve_many
+from saleschannel.core.bulk import insert_new, link
+from saleschannel.core.i18n import gettext as _
+from saleschannel.core.money import quantum, to_money
 from saleschannel.customers.services import CustomerError, customer_get_or_create
-from saleschannel.i18n import gettext as _
-from saleschannel.money import quantum, to_money
 from saleschannel.sales.errors import OrderActionError
 from saleschannel.sales.models import Order, OrderState, OrderStatus, ShipmentTrack
 from saleschannel.sales.services import (

@@ -16,7 +16,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from saleschannel.amazon import crypto
-from saleschannel.money import MONEY_DECIMAL_PLACES, MONEY_MAX_DIGITS, MoneyField
+from saleschannel.core.money import MONEY_DECIMAL_PLACES, MONEY_MAX_DIGITS, MoneyField
 
 # --- Global settings -----------------------------------------------------------------------------------------
 

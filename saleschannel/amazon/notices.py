@@ -23,7 +23,7 @@ def stores_with_import_errors() -> list[tuple[int, str]]:
 
 
 def import_error_notices(request) -> list:
-    from saleschannel.web.notices import Notice
+    from saleschannel.core.notices import Notice
 
     user = getattr(request, "user", None)
     if user is not None and not user.is_authenticated:

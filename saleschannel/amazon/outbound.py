@@ -389,7 +389,7 @@ def dead_letter_notices(request) -> list:
     """Admin-wide alert while outbound messages are dead-lettered (they need someone to look and retry)."""
     from django.urls import NoReverseMatch, reverse
 
-    from saleschannel.web.notices import Notice
+    from saleschannel.core.notices import Notice
 
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated or not user.has_perm("amazon.view_amazonorder"):
@@ -415,7 +415,7 @@ def dead_letter_notices(request) -> list:
 
 def read_only_notices(request) -> list:
     """While read-only mode is on, every page says so: nothing reaches Amazon."""
-    from saleschannel.web.notices import Notice
+    from saleschannel.core.notices import Notice
 
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated or not ChannelSettings.load().read_only:
@@ -429,7 +429,7 @@ def buyer_cancel_notices(request) -> list:
     """On the dashboard: Amazon orders whose buyer asked to cancel and that are still open."""
     from django.urls import NoReverseMatch, reverse
 
-    from saleschannel.web.notices import Notice
+    from saleschannel.core.notices import Notice
 
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated or not user.has_perm("amazon.view_amazonorder"):

@@ -10,7 +10,7 @@ from decimal import Decimal
 
 from saleschannel.amazon import feeds
 from saleschannel.amazon.models import AmazonOrder, OutboxKind, OutboxMessage, OutboxState
-from saleschannel.money import quantum
+from saleschannel.core.money import quantum
 
 
 def allocate(total: Decimal, weights: list[Decimal], q: Decimal) -> list[Decimal]:

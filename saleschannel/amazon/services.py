@@ -33,7 +33,7 @@ from saleschannel.amazon.models import (
     SyncRun,
     SyncRunKind,
 )
-from saleschannel.errors import DomainError
+from saleschannel.core.errors import DomainError
 
 
 class AmazonChannelError(DomainError):

@@ -46,10 +46,10 @@ from saleschannel.amazon.models import (
     SyncRunState,
 )
 from saleschannel.amazon.services import AmazonChannelError
-from saleschannel.money import format_money
+from saleschannel.core.access import require
+from saleschannel.core.money import format_money
+from saleschannel.core.querystring import query_string_with
 from saleschannel.sales.models import Order, OrderItem
-from saleschannel.web.access import require
-from saleschannel.web.querystring import query_string_with
 
 S = AmazonOrderStatus
 VIEW_STORE = "amazon.view_amazonstore"

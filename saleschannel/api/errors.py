@@ -27,7 +27,7 @@ from django.http import Http404, HttpResponse
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from saleschannel.amazon.services import AmazonChannelError
-from saleschannel.errors import DomainError
+from saleschannel.core.errors import DomainError
 
 logger = logging.getLogger(__name__)
 

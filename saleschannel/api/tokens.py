@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from saleschannel.api.models import ApiToken
-from saleschannel.errors import DomainError
+from saleschannel.core.errors import DomainError
 
 TOKEN_START = "sc_"  # noqa: S105 - the start every token shares, not a secret
 MAX_TOKEN_LENGTH = 200

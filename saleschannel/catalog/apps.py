@@ -7,7 +7,7 @@ class CatalogConfig(AppConfig):
     label = "catalog"
 
     def ready(self) -> None:
-        from saleschannel.web import navigation, roles
+        from saleschannel.core import navigation, roles
 
         # Operators create products (screens, CSV import) as well as change them; Viewers only read.
         roles.grant(roles.OPERATOR, "catalog.add_product")

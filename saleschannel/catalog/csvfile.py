@@ -43,10 +43,10 @@ from django.db import IntegrityError, connection
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from saleschannel.bulk import insert_new
 from saleschannel.catalog import rules
 from saleschannel.catalog.models import Product, ProductChange
-from saleschannel.errors import DomainError
+from saleschannel.core.bulk import insert_new
+from saleschannel.core.errors import DomainError
 
 COLUMNS = rules.PRODUCT_FIELDS
 REQUIRED = rules.PRODUCT_REQUIRED

@@ -7,7 +7,7 @@ from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
 from saleschannel.catalog.rules import validate_order_number_prefix_format
-from saleschannel.money import MONEY_DECIMAL_PLACES, MONEY_MAX_DIGITS
+from saleschannel.core.money import MONEY_DECIMAL_PLACES, MONEY_MAX_DIGITS
 
 
 class Store(models.Model):

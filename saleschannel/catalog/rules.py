@@ -20,7 +20,7 @@ from decimal import Decimal, InvalidOperation
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
-from saleschannel.money import MAX_AMOUNT, MONEY_DECIMAL_PLACES, minor_units
+from saleschannel.core.money import MAX_AMOUNT, MONEY_DECIMAL_PLACES, minor_units
 
 PREFIX_MAX_LENGTH = 8
 PREFIX_PATTERN = re.compile(rf"[A-Z0-9-]{{1,{PREFIX_MAX_LENGTH}}}")

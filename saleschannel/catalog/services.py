@@ -24,11 +24,11 @@ from django.db.models import Case, F, IntegerField, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from saleschannel.bulk import insert_new
 from saleschannel.catalog import csvfile, rules
 from saleschannel.catalog.models import Product, ProductChange, StockReservation, Store
 from saleschannel.catalog.rules import order_number_prefix_problem
-from saleschannel.errors import DomainError
+from saleschannel.core.bulk import insert_new
+from saleschannel.core.errors import DomainError
 
 
 class StockError(Exception):

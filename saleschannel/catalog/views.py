@@ -30,7 +30,7 @@ from django.views.decorators.http import require_POST
 from saleschannel.catalog import csvfile, services
 from saleschannel.catalog.forms import COLUMN_HELP, ProductForm, ProductImportForm, ProductStockForm
 from saleschannel.catalog.models import Product
-from saleschannel.web.access import require
+from saleschannel.core.access import require
 
 PREVIEW_LINES = 100
 UPLOAD_LIFETIME = 24 * 3600  # seconds an uploaded file waits for its confirmation

@@ -8,8 +8,8 @@ from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from saleschannel.catalog.models import Store
+from saleschannel.core.errors import DomainError
 from saleschannel.customers.models import Customer
-from saleschannel.errors import DomainError
 
 
 class CustomerError(DomainError):

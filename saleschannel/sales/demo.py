@@ -18,8 +18,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from saleschannel.catalog.models import Product, Store
+from saleschannel.core.money import quantum
 from saleschannel.customers.services import customer_get_or_create
-from saleschannel.money import quantum
 from saleschannel.sales import services
 from saleschannel.sales.errors import OrderActionError
 from saleschannel.sales.models import CreditMemo, Invoice, Order, OrderHistory, OrderState, OrderStatus, Shipment

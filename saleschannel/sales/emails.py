@@ -24,7 +24,7 @@ from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
-from saleschannel.money import format_money
+from saleschannel.core.money import format_money
 from saleschannel.sales.models import (
     AddressType,
     Carrier,

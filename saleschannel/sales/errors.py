@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from saleschannel.errors import DomainError
+from saleschannel.core.errors import DomainError
 
 
 class OrderActionError(DomainError):

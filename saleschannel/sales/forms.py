@@ -13,7 +13,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from saleschannel.catalog.models import Store
-from saleschannel.money import MAX_AMOUNT, MONEY_DECIMAL_PLACES, MONEY_MAX_DIGITS, minor_units
+from saleschannel.core.money import MAX_AMOUNT, MONEY_DECIMAL_PLACES, MONEY_MAX_DIGITS, minor_units
 from saleschannel.sales.ids import parse_id
 from saleschannel.sales.models import Carrier, OrderStatus
 

@@ -23,11 +23,11 @@ from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from saleschannel.money import format_money
+from saleschannel.core.money import format_money
+from saleschannel.core.querystring import query_string_with
 from saleschannel.sales import selectors
 from saleschannel.sales.forms import PAGE_SIZES, OrderGridFilterForm
 from saleschannel.sales.models import Order
-from saleschannel.web.querystring import query_string_with
 
 DEFAULT_PAGE_SIZE = 20
 DEFAULT_SORT = "-created_at"

@@ -1,7 +1,7 @@
 """Commerce orders and their documents: invoices, shipments, credit memos, history.
 
 Quantities are whole units (Amazon sells whole units). Money is ``Decimal`` in the order's currency, rounded to
-its minor unit (see ``saleschannel.money``). What may happen to an order lives in ``sales/rules.py``; how it
+its minor unit (see ``saleschannel.core.money``). What may happen to an order lives in ``sales/rules.py``; how it
 happens lives in ``sales/services.py``.
 """
 
@@ -14,7 +14,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from saleschannel.money import MoneyField
+from saleschannel.core.money import MoneyField
 
 
 class OrderState(models.TextChoices):

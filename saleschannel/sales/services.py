@@ -32,7 +32,6 @@ from django.db import IntegrityError, transaction
 from django.db.models import Prefetch
 from django.utils import timezone
 
-from saleschannel.bulk import insert_new, link
 from saleschannel.catalog.models import Product, Store
 from saleschannel.catalog.services import (
     StockError,
@@ -42,8 +41,9 @@ from saleschannel.catalog.services import (
     stock_reserve_new,
     stock_return_many,
 )
-from saleschannel.i18n import gettext as _
-from saleschannel.money import format_money, in_range, is_exact, max_amount, quantum
+from saleschannel.core.bulk import insert_new, link
+from saleschannel.core.i18n import gettext as _
+from saleschannel.core.money import format_money, in_range, is_exact, max_amount, quantum
 from saleschannel.sales import rules
 from saleschannel.sales.channels import channel_for
 from saleschannel.sales.errors import OrderActionError

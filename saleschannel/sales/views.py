@@ -20,7 +20,9 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from saleschannel.catalog.models import Store
-from saleschannel.money import format_money
+from saleschannel.core.access import forbidden, require
+from saleschannel.core.models import SavedGridView
+from saleschannel.core.money import format_money
 from saleschannel.sales import channels, grid, pdf, rules, selectors, services
 from saleschannel.sales.errors import OrderActionError
 from saleschannel.sales.forms import (
@@ -35,8 +37,6 @@ from saleschannel.sales.forms import (
 )
 from saleschannel.sales.ids import parse_id
 from saleschannel.sales.models import CreditMemo, Invoice, Order, Shipment
-from saleschannel.web.access import forbidden, require
-from saleschannel.web.models import SavedGridView
 
 logger = logging.getLogger(__name__)
 

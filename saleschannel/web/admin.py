@@ -8,7 +8,7 @@ from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
 
-from saleschannel.errors import DomainError
+from saleschannel.core.errors import DomainError
 from saleschannel.web import services
 
 User = get_user_model()

@@ -5,7 +5,7 @@ from django.db.models.signals import post_migrate
 def _refresh_roles(sender, using="default", **kwargs):
     # Permissions are created by post_migrate as well; this app comes after the apps whose permissions the roles
     # use, so they exist by now. Setting up groups is configuration, not business logic.
-    from saleschannel.web.roles import ensure_roles
+    from saleschannel.core.roles import ensure_roles
 
     if using == "default":
         ensure_roles()
@@ -17,4 +17,4 @@ class WebConfig(AppConfig):
     verbose_name = "Back office"
 
     def ready(self):
-        post_migrate.connect(_refresh_roles, sender=self, dispatch_uid="saleschannel.web.roles")
+        post_migrate.connect(_refresh_roles, sender=self, dispatch_uid="saleschannel.core.roles")

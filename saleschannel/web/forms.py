@@ -8,9 +8,9 @@ from django.utils.translation import gettext_lazy as _
 
 from saleschannel.catalog.models import Store
 from saleschannel.catalog.rules import order_number_prefix_problem
+from saleschannel.core.roles import ROLE_LABELS
 from saleschannel.sales.models import OrderState
 from saleschannel.web import throttle
-from saleschannel.web.roles import ROLE_LABELS
 
 
 class ThrottledAuthenticationForm(AuthenticationForm):

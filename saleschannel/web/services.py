@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
-from saleschannel.web.roles import RoleError, assign_role, last_administrator_refusal
+from saleschannel.core.roles import RoleError, assign_role, last_administrator_refusal
 
 
 @transaction.atomic

@@ -13,15 +13,15 @@ from django.utils.decorators import method_decorator
 from django.utils.translation import gettext as _
 
 from saleschannel.catalog.models import Store
-from saleschannel.errors import DomainError
-from saleschannel.money import format_money
+from saleschannel.core.access import forbidden, login_only, require
+from saleschannel.core.errors import DomainError
+from saleschannel.core.money import format_money
+from saleschannel.core.roles import ROLE_LABELS, role_of
 from saleschannel.sales import selectors
 from saleschannel.sales.errors import OrderActionError
 from saleschannel.sales.models import OrderState, OrderStatus
 from saleschannel.web import services
-from saleschannel.web.access import forbidden, login_only, require
 from saleschannel.web.forms import OrderStatusForm, StoreForm, ThrottledAuthenticationForm, UserForm
-from saleschannel.web.roles import ROLE_LABELS, role_of
 
 
 class LoginView(auth_views.LoginView):

@@ -15,8 +15,8 @@ from saleschannel.amazon.health import ALERT_AFTER_FAILURES, failing_text, store
 from saleschannel.amazon.importer import sync_store
 from saleschannel.amazon.models import AmazonStore, SyncRunKind, SyncRunState
 from saleschannel.amazon.services import amazon_store_update
+from saleschannel.core.roles import ADMINISTRATOR, OPERATOR, VIEWER
 from saleschannel.sales.models import Order
-from saleschannel.web.roles import ADMINISTRATOR, OPERATOR, VIEWER
 from tests.amazon.conftest import US, connect_store, settle
 from tests.factories import make_role_user, make_staff
 

@@ -22,11 +22,11 @@ from saleschannel.amazon.models import (
 )
 from saleschannel.amazon.services import AmazonChannelError, channel_read_only_set
 from saleschannel.catalog.models import Product
+from saleschannel.core.notices import collect
 from saleschannel.sales import rules
 from saleschannel.sales.errors import OrderActionError
 from saleschannel.sales.models import OrderState
 from saleschannel.sales.services import creditmemo_create, order_cancel, shipment_create
-from saleschannel.web.notices import collect
 from tests.amazon.conftest import settle
 
 S = AmazonOrderStatus
@@ -222,7 +222,7 @@ def test_refund_of_a_shipped_line_sends_the_right_amounts(sandbox, amazon_store,
 def test_dead_letter_after_max_attempts_then_retry_by_hand(sandbox, amazon_store, staff_user, rf):
     from django.contrib.auth import get_user_model
 
-    from saleschannel.web.roles import VIEWER, assign_role
+    from saleschannel.core.roles import VIEWER, assign_role
 
     viewer = get_user_model().objects.create_user(username="viewer", password="x-Pass-12345")
     assign_role(user=viewer, role=VIEWER)

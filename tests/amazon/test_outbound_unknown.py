@@ -15,8 +15,8 @@ from saleschannel.amazon import feed_delivery, outbound, rules
 from saleschannel.amazon.gateway import Gateway, RetryPolicy
 from saleschannel.amazon.models import AmazonOrder, ChannelSettings, OutboxKind, OutboxMessage, OutboxState
 from saleschannel.amazon.refunds import refundable
+from saleschannel.core.roles import OPERATOR
 from saleschannel.sales.services import creditmemo_create, shipment_create
-from saleschannel.web.roles import OPERATOR
 from tests.amazon.test_outbound import UPS, deliver_until_done, import_orders, two_line_order
 from tests.factories import client_for, make_role_user
 from tests.sandbox.helpers import wait_for

@@ -9,7 +9,7 @@ from saleschannel.amazon.models import AmazonOrder
 from saleschannel.amazon.rules import Outcome, can_cancel_on_amazon, import_decision, product_problem
 from saleschannel.amazon.services import AmazonChannelError
 from saleschannel.catalog.models import Product
-from saleschannel.errors import DomainError
+from saleschannel.core.errors import DomainError
 
 ALL = ["Pending", "PendingAvailability", "Unshipped", "PartiallyShipped", "Shipped", "Canceled", "Unfulfillable",
        "InvoiceUnconfirmed"]

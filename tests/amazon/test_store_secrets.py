@@ -29,7 +29,7 @@ from saleschannel.amazon.services import (
     amazon_store_update,
     override_url_problem,
 )
-from saleschannel.web.roles import ADMINISTRATOR
+from saleschannel.core.roles import ADMINISTRATOR
 from tests.factories import client_for, make_role_user
 
 pytestmark = pytest.mark.django_db

@@ -21,8 +21,8 @@ from saleschannel.amazon.models import (
     OutboxState,
 )
 from saleschannel.amazon.services import amazon_store_create
+from saleschannel.core.roles import ADMINISTRATOR, OPERATOR, VIEWER
 from saleschannel.sales.models import AddressType, OrderState
-from saleschannel.web.roles import ADMINISTRATOR, OPERATOR, VIEWER
 from tests import factories
 from tests.factories import client_for, make_role_user
 

@@ -139,7 +139,7 @@ def test_stored_response_is_the_first_one_verbatim(operator_api, order):
 def test_two_requests_with_one_key_at_once_act_once():
     from django.db import connection
 
-    from saleschannel.web.roles import OPERATOR
+    from saleschannel.core.roles import OPERATOR
     from tests import factories
 
     user = factories.make_role_user(OPERATOR)

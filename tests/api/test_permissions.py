@@ -101,7 +101,7 @@ def test_no_token_and_no_role(method, path, documents):
 
 
 def test_a_demoted_token_loses_its_rights_at_once(operator, order):
-    from saleschannel.web.roles import VIEWER, assign_role
+    from saleschannel.core.roles import VIEWER, assign_role
 
     client = api_client_for(operator)
     assert client.post(f"/api/v1/orders/{order.pk}/hold").status_code == 200

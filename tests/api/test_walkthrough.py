@@ -17,9 +17,9 @@ from django.db import close_old_connections
 
 from saleschannel.amazon.models import OutboxKind, OutboxMessage
 from saleschannel.api.tokens import token_create
+from saleschannel.core.roles import OPERATOR
 from saleschannel.sales.models import Order, OrderState, Shipment
 from saleschannel.sales.services import invoice_create, order_cancel, shipment_create
-from saleschannel.web.roles import OPERATOR
 from tests import factories
 from tests.api.conftest import make_amazon_order
 

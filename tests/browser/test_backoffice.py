@@ -11,8 +11,8 @@ from django.contrib.auth import get_user_model
 from playwright.sync_api import expect
 
 from saleschannel.catalog.models import Product
+from saleschannel.core.roles import OPERATOR, assign_role
 from saleschannel.sales.models import Order, Shipment
-from saleschannel.web.roles import OPERATOR, assign_role
 from tests import factories
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

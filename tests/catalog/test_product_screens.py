@@ -13,7 +13,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from saleschannel.catalog import csvfile
 from saleschannel.catalog.forms import COLUMN_HELP
 from saleschannel.catalog.models import Product, ProductChange
-from saleschannel.web.roles import ADMINISTRATOR, OPERATOR, VIEWER
+from saleschannel.core.roles import ADMINISTRATOR, OPERATOR, VIEWER
 from tests.factories import client_for, make_role_user
 
 GOOD = b"sku,name,price,qty\nA-1,Alpha,19.99,5\nB-2,Beta,3,0\n"

@@ -9,7 +9,7 @@ from saleschannel.catalog import services
 from saleschannel.catalog.models import Store
 from saleschannel.catalog.rules import order_number_prefix_problem
 from saleschannel.catalog.services import StoreError
-from saleschannel.web.roles import ADMINISTRATOR
+from saleschannel.core.roles import ADMINISTRATOR
 from tests.factories import client_for, make_role_user
 
 BAD_PREFIXES = ["", "us", "U S", "A%B", "US_1", "É", "AB\u200eC", "A\nB", "TOOLONG99", "US/1", " US"]
@@ -97,7 +97,7 @@ def test_demo_and_factory_stores_follow_the_rule(db):
 def test_refusals_in_french(db):
     from django.utils import translation
 
-    from saleschannel.web.roles import last_administrator_refusal
+    from saleschannel.core.roles import last_administrator_refusal
 
     admin = make_role_user(ADMINISTRATOR)
     with translation.override("fr"):

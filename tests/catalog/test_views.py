@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from saleschannel.catalog.models import Product
-from saleschannel.web.roles import OPERATOR, VIEWER
+from saleschannel.core.roles import OPERATOR, VIEWER
 from tests import factories
 from tests.factories import client_for, make_role_user
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from saleschannel.core.roles import OPERATOR, VIEWER
 from saleschannel.customers.models import Customer
-from saleschannel.web.roles import OPERATOR, VIEWER
 from tests import factories
 from tests.factories import client_for, make_role_user
 

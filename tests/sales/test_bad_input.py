@@ -16,12 +16,12 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from pypdf import PdfReader
 
-from saleschannel.money import MAX_AMOUNT, in_range, is_exact, to_money
+from saleschannel.core.money import MAX_AMOUNT, in_range, is_exact, to_money
+from saleschannel.core.roles import OPERATOR
 from saleschannel.sales import services
 from saleschannel.sales.errors import OrderActionError
 from saleschannel.sales.ids import MAX_ID, parse_id
 from saleschannel.sales.models import CreditMemo, Invoice, Order, OrderItem, Shipment
-from saleschannel.web.roles import OPERATOR
 from tests import factories
 from tests.factories import client_for, make_role_user
 from tests.sales.large_orders import make_large_order

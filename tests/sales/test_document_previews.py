@@ -13,12 +13,12 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from saleschannel.money import format_money
+from saleschannel.core.money import format_money
+from saleschannel.core.roles import OPERATOR
 from saleschannel.sales import rules, selectors, services
 from saleschannel.sales.errors import OrderActionError
 from saleschannel.sales.models import CreditMemo, Invoice
 from saleschannel.sales.rules import Action
-from saleschannel.web.roles import OPERATOR
 from tests import factories
 from tests.factories import client_for, make_role_user
 from tests.sales.test_properties import rolled_back

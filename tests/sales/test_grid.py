@@ -10,10 +10,10 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
+from saleschannel.core.models import SavedGridView
+from saleschannel.core.roles import OPERATOR
 from saleschannel.sales import grid
 from saleschannel.sales.models import Order
-from saleschannel.web.models import SavedGridView
-from saleschannel.web.roles import OPERATOR
 from tests import factories
 from tests.factories import client_for, make_role_user
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 import pytest
 
 from saleschannel.catalog import services as catalog_services
+from saleschannel.core.roles import OPERATOR
 from saleschannel.sales import services
 from saleschannel.sales.errors import DocumentNumberTaken, OrderActionError
 from saleschannel.sales.models import DocumentSequence, Invoice, Order
-from saleschannel.web.roles import OPERATOR
 from tests import factories
 from tests.factories import client_for, make_role_user
 

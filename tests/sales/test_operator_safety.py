@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from saleschannel.core.roles import OPERATOR, VIEWER
 from saleschannel.sales import rules, services
 from saleschannel.sales.models import OrderState
-from saleschannel.web.roles import OPERATOR, VIEWER
 from tests import factories
 from tests.factories import client_for, make_role_user
 

@@ -25,7 +25,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from saleschannel.catalog.models import Product, StockReservation
-from saleschannel.money import is_exact
+from saleschannel.core.money import is_exact
 from saleschannel.sales import rules
 from saleschannel.sales.errors import OrderActionError
 from saleschannel.sales.models import CreditMemo, CreditMemoItem, Invoice, InvoiceItem, OrderState, ShipmentItem

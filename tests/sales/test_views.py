@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from saleschannel.core.roles import OPERATOR
 from saleschannel.sales import channels, services
 from saleschannel.sales.models import CreditMemo, Invoice, Order, Shipment
-from saleschannel.web.roles import OPERATOR
 from tests import factories
 from tests.factories import client_for, make_role_user
 

@@ -6,8 +6,8 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from saleschannel.core.roles import OPERATOR
 from saleschannel.sales import services
-from saleschannel.web.roles import OPERATOR
 from tests import factories
 from tests.factories import client_for, make_role_user
 

@@ -10,10 +10,10 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
 
+from saleschannel.core.models import SavedGridView
+from saleschannel.core.roles import ADMINISTRATOR, OPERATOR, VIEWER
 from saleschannel.customers.models import Customer
 from saleschannel.sales import services
-from saleschannel.web.models import SavedGridView
-from saleschannel.web.roles import ADMINISTRATOR, OPERATOR, VIEWER
 from tests import factories
 from tests.factories import client_for, make_role_user
 

@@ -6,9 +6,9 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 
+from saleschannel.core.roles import ADMINISTRATOR, OPERATOR, VIEWER, RoleError, assign_role, role_of
 from saleschannel.sales.models import OrderState
 from saleschannel.web import services
-from saleschannel.web.roles import ADMINISTRATOR, OPERATOR, VIEWER, RoleError, assign_role, role_of
 from tests import factories
 from tests.factories import client_for, make_role_user
 

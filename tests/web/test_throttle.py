@@ -6,8 +6,8 @@ import pytest
 from django.core.cache import cache
 from django.test import Client
 
+from saleschannel.core.roles import OPERATOR, VIEWER
 from saleschannel.web import throttle
-from saleschannel.web.roles import OPERATOR, VIEWER
 from tests.factories import ROLE_USER_PASSWORD as PASSWORD
 from tests.factories import make_role_user
 

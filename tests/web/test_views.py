@@ -12,10 +12,11 @@ from django.test import Client
 from django.utils import timezone
 
 from saleschannel.catalog.models import Store
+from saleschannel.core import navigation, notices
+from saleschannel.core.roles import ADMINISTRATOR, OPERATOR, VIEWER, assign_role, ensure_roles, role_of
 from saleschannel.sales import services
 from saleschannel.sales.models import OrderStatus
-from saleschannel.web import navigation, notices, throttle
-from saleschannel.web.roles import ADMINISTRATOR, OPERATOR, VIEWER, assign_role, ensure_roles, role_of
+from saleschannel.web import throttle
 from tests import factories
 from tests.factories import ROLE_USER_PASSWORD as PASSWORD
 from tests.factories import client_for, make_role_user

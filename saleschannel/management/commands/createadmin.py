@@ -6,7 +6,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from saleschannel.web.roles import ADMINISTRATOR, assign_role
+from saleschannel.core.roles import ADMINISTRATOR, assign_role
 
 
 class Command(BaseCommand):
@@ -35,6 +35,6 @@ class Command(BaseCommand):
             user.is_active = True
             user.set_password(password)
             user.save()
-            # The role sets is_superuser and is_staff (saleschannel.web.roles): one rule for every way in.
+            # The role sets is_superuser and is_staff (saleschannel.core.roles): one rule for every way in.
             assign_role(user=user, role=ADMINISTRATOR)
         self.stdout.write(self.style.SUCCESS(f"Administrator ready. Login: {username}  Password: {password}"))

@@ -8,7 +8,7 @@ permission. For each user:
   list shows it and the last-Administrator rule counts it;
 * with neither: left as it is.
 
-Mirrors ``saleschannel.web.roles.role_flags`` (a migration must not import code that may change later).
+Mirrors ``saleschannel.core.roles.role_flags`` (a migration must not import code that may change later).
 """
 
 from django.conf import settings

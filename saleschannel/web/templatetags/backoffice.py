@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from django import template
 
-from saleschannel.money import format_money
-from saleschannel.web import navigation, notices
+from saleschannel.core import navigation, notices
+from saleschannel.core.money import format_money
 
 register = template.Library()
 

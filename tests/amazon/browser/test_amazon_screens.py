@@ -10,7 +10,7 @@ from playwright.sync_api import expect
 
 from saleschannel.amazon.importer import sync_store
 from saleschannel.amazon.models import AmazonOrder, AmazonOrderStatus, OutboxMessage, OutboxState
-from saleschannel.web.roles import OPERATOR, assign_role
+from saleschannel.core.roles import OPERATOR, assign_role
 from tests.amazon.conftest import settle
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -142,7 +142,7 @@ def test_address_correction_enables_save_order_only_after_a_change(live_server, 
 
 
 def test_order_settings_grey_out_and_warn_as_you_type(live_server, page, amazon_store):
-    from saleschannel.web.roles import ADMINISTRATOR
+    from saleschannel.core.roles import ADMINISTRATOR
 
     user = get_user_model().objects.create_user(username="olivia", password=PASSWORD)
     assign_role(user=user, role=ADMINISTRATOR)

@@ -14,7 +14,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from saleschannel.api import tokens
-from saleschannel.web.roles import role_of
+from saleschannel.core.roles import role_of
 
 
 def _when(moment) -> str:

@@ -1,5 +1,5 @@
-"""``saleschannel.bulk``: ``insert_new`` writes exactly the rows ``bulk_create`` writes, and ``link`` lets a row point
-at an object that is saved later.
+"""``saleschannel.core.bulk``: ``insert_new`` writes exactly the rows ``bulk_create`` writes, and ``link`` lets a row
+point at an object that is saved later.
 
 Every comparison inserts the same objects twice, once with ``insert_new`` and once with ``bulk_create``, and
 compares the stored rows as Django reads them back (``.values()``), leaving out the primary key and the values that
@@ -23,7 +23,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy
 
 from saleschannel.amazon.models import AmazonOrder, AmazonOrderItem, AmazonStore
-from saleschannel.bulk import insert_new, link
+from saleschannel.core.bulk import insert_new, link
 from saleschannel.sales.models import (
     HistoryKind,
     Order,

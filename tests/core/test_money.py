@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from saleschannel.money import format_money, is_exact, minor_units, to_money
+from saleschannel.core.money import format_money, is_exact, minor_units, to_money
 
 
 def test_jpy_has_no_minor_unit():

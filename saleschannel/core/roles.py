@@ -22,7 +22,7 @@ from django.db import transaction
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from saleschannel.errors import DomainError
+from saleschannel.core.errors import DomainError
 
 ADMINISTRATOR = "Administrator"
 OPERATOR = "Operator"
@@ -36,10 +36,10 @@ _EXTRA_PERMISSIONS: dict[str, set[str]] = {
         "sales.process_order",
         "catalog.change_product",
         "customers.change_customer",
-        "web.add_savedgridview",
-        "web.delete_savedgridview",
+        "core.add_savedgridview",
+        "core.delete_savedgridview",
     },
-    VIEWER: {"web.add_savedgridview", "web.delete_savedgridview"},
+    VIEWER: {"core.add_savedgridview", "core.delete_savedgridview"},
 }
 
 

@@ -2,7 +2,7 @@
 (the Amazon import writes several history lines and notes per order). Translations are loaded once per process, so
 a message's translation in a language never changes while it runs.
 
-Use as ``from saleschannel.i18n import gettext as _``: ``makemessages`` still finds the ``_("...")`` messages.
+Use as ``from saleschannel.core.i18n import gettext as _``: ``makemessages`` still finds the ``_("...")`` messages.
 """
 
 from __future__ import annotations

@@ -1,4 +1,7 @@
-"""Customer screens: list with search, customer view (with their orders) and edit."""
+"""Customer screens: the customer list and a customer's page with its orders.
+
+They live in sales, not customers, because a customer's page shows its orders and customers sits below sales in the
+layers (docs/architecture.md). The URL namespace stays ``customers``."""
 
 from __future__ import annotations
 
@@ -8,12 +11,12 @@ from django.db.models import Count, Q
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 
+from saleschannel.core.access import require
+from saleschannel.core.money import format_money
 from saleschannel.customers import services
 from saleschannel.customers.forms import CustomerForm
 from saleschannel.customers.models import Customer
-from saleschannel.money import format_money
 from saleschannel.sales.selectors import order_status_labels
-from saleschannel.web.access import require
 
 
 @require("customers.view_customer")

@@ -1,4 +1,4 @@
-"""Back-office state that belongs to users: saved grid views."""
+"""Back-office state that belongs to users: saved grid views (any grid of any app may keep its views here)."""
 
 from __future__ import annotations
 
@@ -17,6 +17,8 @@ class SavedGridView(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        # The table was created when the model lived in the web app (moved without copying a row).
+        db_table = "web_savedgridview"
         ordering = ["name"]
         verbose_name = _("saved grid view")
         constraints = [

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from saleschannel.customers import views
+from saleschannel.sales import customer_views as views
 
 app_name = "customers"
 
