@@ -3,7 +3,7 @@
 Called by the sales rules and services inside the Commerce transaction (``sales/channels.py``):
 
 * ``veto`` refuses what Amazon cannot honour: Commerce's own (reasonless) cancellation — an Amazon order is canceled
-  only the Amazon way, ``outbound.amazon_order_cancel``, with one of Amazon's reasons —, a credit memo on an order
+  only the Amazon way, ``outbox.amazon_order_cancel``, with one of Amazon's reasons —, a credit memo on an order
   that has not shipped (it must be canceled instead), shipping an FBA or canceled order;
 * ``cancel_dialog`` makes the order view's Cancel open the Amazon cancel dialog (the one of Amazon Order Details),
   allowed or refused by ``rules.can_cancel_on_amazon`` alone;
@@ -25,7 +25,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
-from saleschannel.amazon import outbound, rules
+from saleschannel.amazon import outbox, rules
 from saleschannel.amazon.forms import CancelOrderForm
 from saleschannel.amazon.models import AmazonOrder, AmazonOrderStatus, OutboxKind, OutboxMessage
 from saleschannel.amazon.origin import is_applying_amazon_change
@@ -62,7 +62,7 @@ def amazon_order_of(order) -> AmazonOrder | None:
     if not descriptor.is_cached(order):
         amazon = _outbox_flags(AmazonOrder.objects.filter(commerce_order_id=order.pk)).first()
         descriptor.related.set_cached_value(order, amazon)
-    return outbound.amazon_order_for(order)
+    return outbox.amazon_order_for(order)
 
 
 def outbox_kinds(amazon: AmazonOrder) -> set[str] | None:
@@ -80,7 +80,7 @@ def can_cancel(amazon: AmazonOrder, commerce: Order | None = None, kinds: set[st
 
 
 def cancel_consequences(amazon: AmazonOrder, commerce: Order | None) -> list[str]:
-    """What canceling ``amazon`` now does, sentence by sentence, as ``outbound.amazon_order_cancel`` does it: for the
+    """What canceling ``amazon`` now does, sentence by sentence, as ``outbox.amazon_order_cancel`` does it: for the
     cancel dialog. ``commerce``'s items with their products, when there is a Commerce order."""
     lines = [_("Amazon is told the order is canceled, with the reason you choose. Amazon does not charge the buyer "
                "for it (Amazon charges only when an order ships).")]
@@ -147,16 +147,16 @@ class AmazonChannel(OrderChannel):
     def after_shipment(self, shipment) -> None:
         if is_applying_amazon_change():
             return
-        amazon = outbound.amazon_order_for(shipment.order)
+        amazon = outbox.amazon_order_for(shipment.order)
         if amazon is not None and not amazon.is_fba:
-            outbound.outbox_add_shipment(amazon_order=amazon, shipment=shipment)
+            outbox.outbox_add_shipment(amazon_order=amazon, shipment=shipment)
 
     def after_creditmemo(self, creditmemo) -> None:
         if is_applying_amazon_change():
             return
-        amazon = outbound.amazon_order_for(creditmemo.order)
+        amazon = outbox.amazon_order_for(creditmemo.order)
         if amazon is not None:
-            outbound.outbox_add_refund(amazon_order=amazon, creditmemo=creditmemo)
+            outbox.outbox_add_refund(amazon_order=amazon, creditmemo=creditmemo)
 
     def cancel_dialog(self, order) -> ChannelCancel | None:
         amazon = amazon_order_of(order)
@@ -191,7 +191,7 @@ class AmazonChannel(OrderChannel):
             (action, detail),
             (_("View all Amazon Orders"), all_orders),
         ]
-        summary = outbound.state_summary(amazon)
+        summary = outbox.state_summary(amazon)
         if summary:
             links.append((_("Changes sent to Amazon: %(summary)s") % {"summary": summary}, f"{detail}?tab=log"))
         return links
@@ -240,6 +240,6 @@ def install() -> None:
         sort="amazon_order__amazon_order_id", default=True, after="number",
         queryset=lambda orders: orders.select_related("amazon_order"),
     )
-    notices.register(outbound.dead_letter_notices)
-    notices.register(outbound.buyer_cancel_notices)
-    notices.register(outbound.read_only_notices)
+    notices.register(outbox.dead_letter_notices)
+    notices.register(outbox.buyer_cancel_notices)
+    notices.register(outbox.read_only_notices)

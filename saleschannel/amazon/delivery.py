@@ -32,7 +32,6 @@ from huey.contrib.djhuey import db_periodic_task, db_task
 from saleschannel.amazon import feed_delivery, feeds
 from saleschannel.amazon.crypto import CredentialDecryptionError
 from saleschannel.amazon.feed_delivery import FEED_KINDS, Outcome
-from saleschannel.amazon.gateway import AmazonError, Gateway, RetryPolicy, parse_datetime
 from saleschannel.amazon.models import (
     AmazonOrder,
     AmazonOrderEvent,
@@ -44,6 +43,7 @@ from saleschannel.amazon.models import (
     OutboxMessage,
     OutboxState,
 )
+from saleschannel.amazon.spapi.gateway import AmazonError, Gateway, RetryPolicy, parse_datetime
 
 logger = logging.getLogger(__name__)
 

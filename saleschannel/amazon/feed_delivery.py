@@ -26,7 +26,6 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from saleschannel.amazon import feeds
-from saleschannel.amazon.gateway import AmazonError
 from saleschannel.amazon.models import (
     AmazonOrderStatus,
     AmazonStore,
@@ -35,6 +34,7 @@ from saleschannel.amazon.models import (
     OutboxMessage,
     OutboxState,
 )
+from saleschannel.amazon.spapi.gateway import AmazonError
 from saleschannel.core.money import format_money
 
 S = AmazonOrderStatus

@@ -15,7 +15,7 @@ from saleschannel.amazon.models import (
     OrderStatusMode,
     Region,
 )
-from saleschannel.amazon.outbound import cancel_reason_choices
+from saleschannel.amazon.outbox import cancel_reason_choices
 from saleschannel.amazon.services import validate_override_url
 from saleschannel.catalog.models import Store
 

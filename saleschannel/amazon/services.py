@@ -377,7 +377,7 @@ def amazon_store_test_connection(*, amazon_store: AmazonStore | None, changes: d
     changed endpoint or token URL without all three credentials entered is refused (``AmazonChannelError``,
     nothing sent), like a URL that breaks the override rules.
     """
-    from saleschannel.amazon.gateway import AmazonError, Gateway, RetryPolicy
+    from saleschannel.amazon.spapi.gateway import AmazonError, Gateway, RetryPolicy
 
     changes = dict(changes or {})
     unknown = set(changes) - set(CONNECTION_FIELDS) - set(ORDER_SETTINGS_FIELDS)
@@ -417,12 +417,12 @@ def amazon_store_sync_now(*, amazon_store: AmazonStore) -> None:
 
 def amazon_store_sync(*, amazon_store: AmazonStore, **kwargs) -> SyncRun:
     """Run one sync pass now, in this process (CLI, tasks)."""
-    from saleschannel.amazon.importer import sync_store
+    from saleschannel.amazon.sync import sync_store
 
     return sync_store(store=amazon_store, **kwargs)
 
 
 def amazon_store_backfill(*, amazon_store: AmazonStore, since: datetime, **kwargs) -> SyncRun:
-    from saleschannel.amazon.importer import sync_store
+    from saleschannel.amazon.sync import sync_store
 
     return sync_store(store=amazon_store, since=since, kind=SyncRunKind.BACKFILL, **kwargs)

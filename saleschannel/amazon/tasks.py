@@ -38,7 +38,7 @@ def stores_due(now=None) -> list[AmazonStore]:
 @db_task()
 def amazon_sync_store(store_id: int) -> str:
     """One sync pass of one store (skipped when another pass holds the lock)."""
-    from saleschannel.amazon.importer import sync_store
+    from saleschannel.amazon.sync import sync_store
 
     store = AmazonStore.objects.filter(pk=store_id, is_active=True).first()
     if store is None:

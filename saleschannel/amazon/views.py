@@ -24,7 +24,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
-from saleschannel.amazon import channel, outbound, rules, services
+from saleschannel.amazon import channel, outbox, rules, services
 from saleschannel.amazon.forms import (
     AmazonOrderFilterForm,
     AmazonStoreForm,
@@ -80,15 +80,15 @@ def sync_health(store: AmazonStore) -> dict:
     error_events = AmazonOrderEvent.objects.filter(order__store=store, created_at__gte=since,
                                                    level=EventLevel.ERROR).count()
     watermark = store.last_updated_before or store.last_successful_sync_at
-    outbox = dict(OutboxMessage.objects.filter(amazon_order__store=store).values_list("state")
+    outbox_counts = dict(OutboxMessage.objects.filter(amazon_order__store=store).values_list("state")
                   .annotate(n=Count("id")).order_by())
     return {
         "last_successful_sync": store.last_successful_sync_at,
         "lag": (now - watermark) if watermark else None,
         "watermark": watermark,
         "errors_24h": failed_runs + error_events,
-        "queued_outbound": sum(outbox.get(state, 0) for state in outbound.PENDING_STATES),
-        "dead_outbound": outbox.get(OutboxState.DEAD, 0),
+        "queued_outbound": sum(outbox_counts.get(state, 0) for state in outbox.PENDING_STATES),
+        "dead_outbound": outbox_counts.get(OutboxState.DEAD, 0),
         "orders_in_error": store.orders.filter(status=S.ERROR).count(),
         "last_error": store.last_error,
         "last_error_at": store.last_error_at,
@@ -238,7 +238,7 @@ def read_only_set(request):
         messages.warning(request, _("Read-only mode is on: changes are queued and nothing is sent to Amazon."))
     else:
         messages.success(request, _("Read-only mode is off: queued changes are being sent to Amazon."))
-        outbound.deliver_due_later()
+        outbox.deliver_due_later()
     return redirect("amazon:store_list")
 
 
@@ -375,9 +375,9 @@ def _tracking_rows(order: AmazonOrder) -> list[dict]:
     return [{"track": track, "shipment": track.shipment, "method": method} for track in tracks]
 
 
-def _with_retry_verdicts(outbox) -> list[OutboxMessage]:
+def _with_retry_verdicts(messages) -> list[OutboxMessage]:
     """The order's outbound messages, each with whether (and how safely) it may be retried by hand."""
-    found = list(outbox)
+    found = list(messages)
     for message in found:
         message.retry_verdict = rules.outbox_retry_verdict(message)
     return found
@@ -408,19 +408,19 @@ def order_detail(request, order_id: int, *, cancel_form=None, address_form=None,
     if tab not in TABS:
         tab = "details"
     can_process = request.user.has_perm(PROCESS)
-    outbox = _with_retry_verdicts(order.outbox_messages.select_related("amazon_order", "waiting_for")
-                                  .order_by("-created_at", "-id"))
+    messages_sent = _with_retry_verdicts(order.outbox_messages.select_related("amazon_order", "waiting_for")
+                                         .order_by("-created_at", "-id"))
     context = {
         "order": order, "tab": tab, "can_process": can_process,
         "can_edit_address": can_process and not order.pii_redacted_at,
         "total": format_money(order.order_total, order.currency or "USD") if order.order_total is not None else "—",
         "address_form": address_form or ShippingAddressForm.for_order(order),
         "can_view_commerce": request.user.has_perm("sales.view_order"),
-        "outbox": outbox,
+        "outbox": messages_sent,
     }
     if can_process:
         commerce = _commerce_order(order)
-        cancel = channel.can_cancel(order, commerce, {message.kind for message in outbox})
+        cancel = channel.can_cancel(order, commerce, {message.kind for message in messages_sent})
         context["cancel"] = cancel
         if cancel:
             context["cancel_dialog"] = channel.cancel_dialog_context(order, commerce, form=cancel_form)
@@ -450,7 +450,7 @@ def order_cancel(request, order_id: int):
             return redirect(back)
         return order_detail(request, order.pk, cancel_form=form, status=400)
     try:
-        outbound.amazon_order_cancel(amazon_order=order, reason=form.cleaned_data["reason"], actor=request.user)
+        outbox.amazon_order_cancel(amazon_order=order, reason=form.cleaned_data["reason"], actor=request.user)
     except AmazonChannelError as error:
         messages.error(request, error.message)
         return redirect(back)
@@ -466,7 +466,7 @@ def order_address_save(request, order_id: int):
     if not form.is_valid():
         return order_detail(request, order.pk, address_form=form, status=400)
     try:
-        changed = outbound.amazon_order_address_update(amazon_order=order, address=form.cleaned_data,
+        changed = outbox.amazon_order_address_update(amazon_order=order, address=form.cleaned_data,
                                                        actor=request.user)
     except AmazonChannelError as error:
         if error.field in form.fields:
@@ -489,9 +489,9 @@ def outbox_retry(request, message_id: int):
     message = get_object_or_404(OutboxMessage.objects.select_related("amazon_order"), pk=message_id)
     back = reverse("amazon:order_detail", args=[message.amazon_order_id]) + "?tab=log"
     try:
-        message = outbound.outbox_retry(message=message, actor=request.user,
+        message = outbox.outbox_retry(message=message, actor=request.user,
                                         confirmed=request.POST.get("confirm") == "may-duplicate")
-    except outbound.RetryNeedsConfirmation as error:
+    except outbox.RetryNeedsConfirmation as error:
         return render(request, "amazon/outbox_retry_confirm.html",
                       {"message": message, "order": message.amazon_order, "risk": error.message, "back": back},
                       status=409)

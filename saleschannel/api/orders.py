@@ -24,7 +24,7 @@ from ninja.decorators import decorate_view
 from ninja.responses import Status
 from pydantic import Field
 
-from saleschannel.amazon import feeds, outbound
+from saleschannel.amazon import feeds, outbox
 from saleschannel.amazon.services import AmazonChannelError
 from saleschannel.api.auth import TokenAuth
 from saleschannel.api.errors import ApiProblem
@@ -104,7 +104,7 @@ def _address(address) -> dict | None:
 
 
 def _amazon(order: Order) -> dict | None:
-    amazon = outbound.amazon_order_for(order)
+    amazon = outbox.amazon_order_for(order)
     if amazon is None:
         return None
     return {
@@ -415,10 +415,10 @@ def cancel_order(request, order_id: str, payload: CancelIn = None):
     the Amazon way (as from Amazon Order Details): Amazon is told, what was invoiced is refunded."""
     payload = payload or CancelIn()  # no body: every field's default
     order = _order(order_id)
-    amazon = outbound.amazon_order_for(order)
+    amazon = outbox.amazon_order_for(order)
     if amazon is not None:
         try:
-            outbound.amazon_order_cancel(amazon_order=amazon, reason=payload.reason, actor=request.user)
+            outbox.amazon_order_cancel(amazon_order=amazon, reason=payload.reason, actor=request.user)
         except AmazonChannelError as error:
             status = 409 if payload.reason in feeds.CANCEL_REASONS else 422
             raise ApiProblem(status, error.message, code="not_allowed" if status == 409 else "invalid",

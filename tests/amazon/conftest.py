@@ -7,9 +7,9 @@ from decimal import Decimal
 
 import pytest
 
-from saleschannel.amazon.importer import sync_store
 from saleschannel.amazon.models import AmazonOrder, AmazonStore, SyncRunState
 from saleschannel.amazon.services import amazon_store_create
+from saleschannel.amazon.sync import sync_store
 from saleschannel.catalog.models import Product, Store
 from saleschannel.sandbox.catalog import DEFAULT_SKUS
 

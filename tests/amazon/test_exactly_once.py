@@ -9,9 +9,9 @@ import pytest
 from django.db import connection, connections
 from django.utils import timezone
 
-from saleschannel.amazon.gateway import Gateway, RetryPolicy
-from saleschannel.amazon.importer import lock_acquire, lock_release, sync_store
 from saleschannel.amazon.models import AmazonOrder, SyncLock, SyncRun, SyncRunState
+from saleschannel.amazon.spapi.gateway import Gateway, RetryPolicy
+from saleschannel.amazon.sync import lock_acquire, lock_release, sync_store
 from saleschannel.catalog.models import StockReservation
 from saleschannel.sales.models import Order
 from tests.amazon.conftest import settle

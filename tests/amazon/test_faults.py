@@ -6,9 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from saleschannel.amazon.gateway import Gateway, RetryPolicy
-from saleschannel.amazon.importer import sync_store
 from saleschannel.amazon.models import AmazonOrder, AmazonOrderStatus, SyncRunKind, SyncRunState
+from saleschannel.amazon.spapi.gateway import Gateway, RetryPolicy
+from saleschannel.amazon.sync import sync_store
 from saleschannel.catalog.models import Product
 from saleschannel.sales.models import Order
 from tests.amazon.conftest import settle

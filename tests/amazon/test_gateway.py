@@ -8,8 +8,8 @@ from decimal import Decimal
 
 import pytest
 
-from saleschannel.amazon.gateway import AmazonError, Gateway, RetryPolicy
 from saleschannel.amazon.models import ApiVersion, LwaCredentials
+from saleschannel.amazon.spapi.gateway import AmazonError, Gateway, RetryPolicy
 from tests.amazon.conftest import TIME_SCALE, US, settle
 
 pytestmark = pytest.mark.django_db
@@ -121,7 +121,7 @@ def test_bad_credentials_are_a_plain_error_without_secrets(sandbox):
 
 
 def test_secrets_never_logged(sandbox, caplog, amazon_store):
-    from saleschannel.amazon.importer import sync_store
+    from saleschannel.amazon.sync import sync_store
 
     creds = sandbox.credentials
     caplog.set_level(logging.DEBUG)

@@ -16,10 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from saleschannel.amazon import gateway as gateway_module
-from saleschannel.amazon.gateway import SP_API_OPERATIONS, Gateway, RetryPolicy
 from saleschannel.amazon.models import ApiVersion, LwaCredentials
 from saleschannel.amazon.pacing import PUBLISHED_RATES
+from saleschannel.amazon.spapi import gateway as gateway_module
+from saleschannel.amazon.spapi.gateway import SP_API_OPERATIONS, Gateway, RetryPolicy
 from tests.amazon.conftest import TIME_SCALE, US, settle
 from tests.sandbox.fixtures import contract_models, spapi_models_dir
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from saleschannel.amazon.gateway import AmazonReport, Gateway, RetryPolicy, report_text
 from saleschannel.amazon.models import LwaCredentials
 from saleschannel.amazon.spapi.errors import AmazonError
+from saleschannel.amazon.spapi.gateway import AmazonReport, Gateway, RetryPolicy, report_text
 from saleschannel.sandbox.reports import LISTING_COLUMNS
 from tests.amazon.conftest import TIME_SCALE, US
 

@@ -12,9 +12,9 @@ from django.contrib.auth import get_user_model
 from django.utils import translation
 
 from saleschannel.amazon.health import ALERT_AFTER_FAILURES, failing_text, store_health
-from saleschannel.amazon.importer import sync_store
 from saleschannel.amazon.models import AmazonStore, SyncRunKind, SyncRunState
 from saleschannel.amazon.services import amazon_store_update
+from saleschannel.amazon.sync import sync_store
 from saleschannel.core.roles import ADMINISTRATOR, OPERATOR, VIEWER
 from saleschannel.sales.models import Order
 from tests.amazon.conftest import US, connect_store, settle
@@ -157,7 +157,7 @@ def test_backfill_failures_count_in_the_same_streak(amazon_store, sandbox, peopl
 
 
 def test_a_pass_skipped_by_the_lock_counts_neither_way(amazon_store, sandbox, run_pass):
-    from saleschannel.amazon.importer import lock_acquire
+    from saleschannel.amazon.sync import lock_acquire
 
     revoke(amazon_store)
     run_pass(amazon_store)

@@ -7,9 +7,9 @@ from decimal import Decimal
 
 import pytest
 
-from saleschannel.amazon.importer import sync_store
 from saleschannel.amazon.models import AmazonOrderStatus, SyncRunState
 from saleschannel.amazon.notices import import_error_notices, stores_with_import_errors
+from saleschannel.amazon.sync import sync_store
 from saleschannel.catalog.models import Product, StockReservation
 from saleschannel.customers.models import Customer
 from saleschannel.sales.models import Order, OrderState
@@ -346,7 +346,7 @@ def test_watermark_does_not_move_when_amazon_fails(amazon_store, sandbox):
     amazon_store.refresh_from_db()
     watermark = amazon_store.last_updated_before
     sandbox.set_faults({"searchOrders": {"500": 1.0}})
-    from saleschannel.amazon.gateway import Gateway, RetryPolicy
+    from saleschannel.amazon.spapi.gateway import Gateway, RetryPolicy
 
     gateway = Gateway.for_store(amazon_store, retry=RetryPolicy(max_attempts=2, base_delay=0.01))
     run = sync_store(store=amazon_store, gateway=gateway)

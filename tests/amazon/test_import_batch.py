@@ -10,9 +10,9 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from saleschannel.amazon.gateway import Gateway, RetryPolicy
-from saleschannel.amazon.importer import SAFETY_LAG, sync_store
 from saleschannel.amazon.models import AmazonOrder, AmazonOrderStatus, SyncRunState
+from saleschannel.amazon.spapi.gateway import Gateway, RetryPolicy
+from saleschannel.amazon.sync import SAFETY_LAG, sync_store
 from saleschannel.catalog.models import Product, StockReservation
 from saleschannel.sales.models import Order
 from saleschannel.sales.services import order_create

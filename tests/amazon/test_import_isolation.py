@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import pytest
 
-from saleschannel.amazon.gateway import Gateway
-from saleschannel.amazon.importer import refetch_orders
 from saleschannel.amazon.models import AmazonOrder, AmazonOrderStatus, AmazonStore, ApiVersion
+from saleschannel.amazon.spapi.gateway import Gateway
+from saleschannel.amazon.sync import refetch_orders
 from saleschannel.sales.models import Order
 from tests.amazon.conftest import settle, sync
 

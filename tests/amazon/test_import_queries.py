@@ -16,9 +16,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from saleschannel.amazon.gateway import Gateway
-from saleschannel.amazon.importer import SAFETY_LAG, import_orders
 from saleschannel.amazon.models import AmazonOrder, AmazonOrderStatus
+from saleschannel.amazon.spapi.gateway import Gateway
+from saleschannel.amazon.sync import SAFETY_LAG, import_orders
 from saleschannel.sales.models import Invoice, Order, OrderHistory, OrderState
 from tests.amazon.conftest import TIME_SCALE, settle
 

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from saleschannel.amazon import feeds, outbound, refunds
+from saleschannel.amazon import feeds, outbox, refunds
 
 
 def test_cancellation_feed_has_failure_and_the_reason_on_every_item():
@@ -96,17 +96,17 @@ def test_allocation_keeps_every_cent():
 
 def test_backoff_grows_with_jitter_and_is_capped():
     for attempt in range(1, 12):
-        delay = outbound.backoff_seconds(attempt)
-        ceiling = min(outbound.BACKOFF_CAP_SECONDS, outbound.BACKOFF_BASE_SECONDS * 2 ** (attempt - 1))
+        delay = outbox.backoff_seconds(attempt)
+        ceiling = min(outbox.BACKOFF_CAP_SECONDS, outbox.BACKOFF_BASE_SECONDS * 2 ** (attempt - 1))
         assert ceiling / 2 <= delay <= ceiling
-    assert len({round(outbound.backoff_seconds(5), 6) for _ in range(20)}) > 1
+    assert len({round(outbox.backoff_seconds(5), 6) for _ in range(20)}) > 1
 
 
 def test_carrier_mapping_covers_every_named_carrier():
     from saleschannel.sales.models import Carrier
 
     named = {code for code, _label in Carrier.choices if code != Carrier.CUSTOM}
-    assert named == set(outbound.AMAZON_CARRIERS)
+    assert named == set(outbox.AMAZON_CARRIERS)
 
 
 def test_goodwill_refund_alone_goes_to_the_first_item(db, store):

@@ -12,9 +12,9 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from saleschannel.amazon import importer
-from saleschannel.amazon.importer import LOCK_TTL, lock_acquire, lock_owner, owner_is_gone, sync_store
+from saleschannel.amazon import sync
 from saleschannel.amazon.models import AmazonStore, SyncLock, SyncRun, SyncRunState
+from saleschannel.amazon.sync import LOCK_TTL, lock_acquire, lock_owner, owner_is_gone, sync_store
 
 pytestmark = pytest.mark.django_db
 
@@ -72,10 +72,10 @@ def test_waits_renew_the_lock(amazon_store):
         slept.append(seconds)
         clock[0] += seconds
 
-    heartbeat = importer._Heartbeat(store=amazon_store, owner=owner, enabled=True, sleep=fake_sleep,
+    heartbeat = sync._Heartbeat(store=amazon_store, owner=owner, enabled=True, sleep=fake_sleep,
                                     clock=lambda: clock[0])
     heartbeat.sleep(100)  # e.g. the pacer waiting for searchOrders' next token
-    assert max(slept) <= importer.HEARTBEAT_SECONDS and sum(slept) == 100
+    assert max(slept) <= sync.HEARTBEAT_SECONDS and sum(slept) == 100
     assert SyncLock.objects.get().expires_at > timezone.now() + LOCK_TTL - timedelta(seconds=10)
 
 

@@ -9,9 +9,9 @@ from urllib.parse import parse_qs
 import pytest
 from django.utils import timezone
 
-from saleschannel.amazon.gateway import Gateway, RetryPolicy
-from saleschannel.amazon.importer import SAFETY_LAG, sync_store
 from saleschannel.amazon.models import AmazonOrder, AmazonStore, ApiVersion, SyncRunKind, SyncRunState
+from saleschannel.amazon.spapi.gateway import Gateway, RetryPolicy
+from saleschannel.amazon.sync import SAFETY_LAG, sync_store
 from saleschannel.catalog.models import Store
 from saleschannel.sales.models import Order
 from tests.amazon.conftest import TIME_SCALE, connect_store, settle

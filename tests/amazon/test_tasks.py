@@ -45,7 +45,7 @@ def test_sync_now_enqueues_on_commit(amazon_store, sandbox, django_capture_on_co
 def test_personal_data_is_redacted_after_the_window(amazon_store, sandbox):
     ids = sandbox.create_orders(count=2, marketplace="US", fulfillment="MFN", status="Unshipped")
     settle()
-    from saleschannel.amazon.importer import sync_store
+    from saleschannel.amazon.sync import sync_store
 
     sync_store(store=amazon_store)
     old, recent = (AmazonOrder.objects.get(amazon_order_id=i) for i in ids)

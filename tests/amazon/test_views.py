@@ -531,8 +531,8 @@ def test_sync_health_on_the_tile_the_list_and_the_banners(admin, viewer, sandbox
     from django.utils.html import escape
 
     from saleschannel.amazon.health import failing_text
-    from saleschannel.amazon.importer import sync_store
     from saleschannel.amazon.services import amazon_store_update
+    from saleschannel.amazon.sync import sync_store
     from tests.amazon.conftest import settle
 
     def sync():

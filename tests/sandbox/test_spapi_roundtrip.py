@@ -17,7 +17,7 @@ from .helpers import ago, wait_for
 
 # python-amazon-sp-api used bare, with its own defaults (it adds MarketplaceId/MarketplaceIds/marketplace_ids to GETs
 # and the request path to POST bodies): not our gateway, so not held to the request contract (tests/sandbox/fixtures).
-SANDBOX_CONTRACT_EXEMPT = "python-amazon-sp-api used directly, not through saleschannel.amazon.gateway"
+SANDBOX_CONTRACT_EXEMPT = "python-amazon-sp-api used directly, not through saleschannel.amazon.spapi.gateway"
 
 
 @pytest.fixture(autouse=True)

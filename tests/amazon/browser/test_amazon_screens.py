@@ -8,8 +8,8 @@ import pytest
 from django.contrib.auth import get_user_model
 from playwright.sync_api import expect
 
-from saleschannel.amazon.importer import sync_store
 from saleschannel.amazon.models import AmazonOrder, AmazonOrderStatus, OutboxMessage, OutboxState
+from saleschannel.amazon.sync import sync_store
 from saleschannel.core.roles import OPERATOR, assign_role
 from tests.amazon.conftest import settle
 

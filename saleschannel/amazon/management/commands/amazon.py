@@ -54,9 +54,9 @@ BOOL_SETTINGS = {
     "is_active": ("active", "sync this store"),
 }
 # Who logs each request to Amazon: the HTTP client under python-amazon-sp-api, the library, our gateway and pacer.
-REQUEST_LOGGERS = ("httpx", "httpcore", "sp_api", "saleschannel.amazon.gateway", "saleschannel.amazon.pacing")
+REQUEST_LOGGERS = ("httpx", "httpcore", "sp_api", "saleschannel.amazon.spapi.gateway", "saleschannel.amazon.pacing")
 # Who logs the outcome of a pass, which the command prints itself (one line per store).
-PASS_LOGGERS = ("saleschannel.amazon.importer", "saleschannel.amazon.health")
+PASS_LOGGERS = ("saleschannel.amazon.sync", "saleschannel.amazon.health")
 
 
 @contextmanager
@@ -436,7 +436,7 @@ class Command(BaseCommand):
                           "retry ID …")
 
     def outbox_retry(self, ids=(), all_dead=False, store_name=None, confirm_may_duplicate=False, **options):
-        from saleschannel.amazon import outbound
+        from saleschannel.amazon import outbox
         from saleschannel.amazon.selectors import outbox_messages
 
         if bool(ids) == bool(all_dead):
@@ -456,9 +456,9 @@ class Command(BaseCommand):
         refused, risky = [], []
         for message in messages:
             try:
-                message = outbound.outbox_retry(message=message, actor="command line",
+                message = outbox.outbox_retry(message=message, actor="command line",
                                                 confirmed=confirm_may_duplicate)
-            except outbound.RetryNeedsConfirmation as error:
+            except outbox.RetryNeedsConfirmation as error:
                 risky.append(f"{message.pk}: {error.message}")
             except services.AmazonChannelError as error:
                 refused.append(f"{message.pk}: {error.message}")

@@ -38,7 +38,6 @@ from django.utils import timezone, translation
 from django.utils.translation import ngettext
 
 from saleschannel.amazon import rules
-from saleschannel.amazon.gateway import AmazonError, AmazonOrderData, AmazonPackageData, Gateway, OrdersQuery
 from saleschannel.amazon.health import store_health_record_failure, store_health_record_success
 from saleschannel.amazon.models import (
     AmazonOrder,
@@ -61,6 +60,7 @@ from saleschannel.amazon.privacy import AMAZON_FIELDS as PERSONAL_FIELDS
 from saleschannel.amazon.privacy import keeps_personal_data
 from saleschannel.amazon.services import override_url_problem
 from saleschannel.amazon.spapi.errors import UnreadableOrder
+from saleschannel.amazon.spapi.gateway import AmazonError, AmazonOrderData, AmazonPackageData, Gateway, OrdersQuery
 from saleschannel.catalog.models import Product
 from saleschannel.catalog.services import StockError, stock_release, stock_reserve_many
 from saleschannel.core.bulk import insert_new, link

@@ -52,7 +52,6 @@ from saleschannel.amazon.feed_delivery import (  # noqa: F401
     Outcome,
 )
 from saleschannel.amazon.feed_delivery import feed_content as _feed_content  # noqa: F401
-from saleschannel.amazon.gateway import AmazonError, Gateway, RetryPolicy
 from saleschannel.amazon.models import (
     AmazonOrder,
     AmazonOrderStatus,
@@ -66,6 +65,7 @@ from saleschannel.amazon.models import (
 from saleschannel.amazon.origin import applying_amazon_change
 from saleschannel.amazon.refunds import refund_lines
 from saleschannel.amazon.services import AmazonChannelError
+from saleschannel.amazon.spapi.gateway import AmazonError, Gateway, RetryPolicy
 
 logger = logging.getLogger(__name__)
 
