@@ -68,7 +68,7 @@ def worker(workdir: Path, store_id: int) -> None:
 
     from django.db import close_old_connections
 
-    from saleschannel.amazon import delivery, feed_delivery, outbox
+    from saleschannel.amazon import delivery, feed_delivery
     from saleschannel.amazon.models import AmazonStore, OutboxMessage
     from saleschannel.amazon.spapi.gateway import Gateway, RetryPolicy
     from saleschannel.amazon.sync import sync_store
@@ -84,10 +84,10 @@ def worker(workdir: Path, store_id: int) -> None:
         try:
             with Gateway.for_store(store, timeout=GATEWAY_TIMEOUT_SECONDS, retry=retry, max_pacing_wait=20) as gateway:
                 sync_store(store=store, gateway=gateway)
-                pending = list(OutboxMessage.objects.filter(state__in=outbox.PENDING_STATES)
+                pending = list(OutboxMessage.objects.filter(state__in=delivery.PENDING_STATES)
                                .order_by("pk").values_list("pk", flat=True))
                 for message_id in pending:
-                    outbox.deliver_message(message_id, force=True, gateway=gateway)
+                    delivery.deliver_message(message_id, force=True, gateway=gateway)
         except Exception as error:  # noqa: BLE001 - a soak worker keeps going; the checks judge the end state
             errors += 1
             print(f"worker pass failed ({errors}): {type(error).__name__}: {error}", flush=True)
@@ -125,7 +125,7 @@ def main() -> int:
 
     from django.contrib.auth import get_user_model
 
-    from saleschannel.amazon import outbox
+    from saleschannel.amazon import delivery, services
     from saleschannel.amazon.models import AmazonOrder, OutboxKind, OutboxMessage, OutboxState
     from saleschannel.amazon.services import amazon_store_create
     from saleschannel.catalog.models import Product, Store
@@ -177,7 +177,7 @@ def main() -> int:
                 kills.append(f"worker killed while importing ({imported} of {args.orders} orders imported)")
                 process = start_worker(workdir, amazon_store.pk, log)
             feeds_on_their_way = OutboxMessage.objects.filter(
-                kind__in=(OutboxKind.CANCEL, OutboxKind.REFUND), state__in=outbox.PENDING_STATES).count()
+                kind__in=(OutboxKind.CANCEL, OutboxKind.REFUND), state__in=delivery.PENDING_STATES).count()
             if len(kills) == 1 and len(handled) >= args.orders * 0.6 and feeds_on_their_way >= 3:
                 kill(process)
                 kills.append(f"worker killed while delivering ({feeds_on_their_way} feeds on their way)")
@@ -190,7 +190,7 @@ def main() -> int:
                 n = int(re.sub(r"\D", "", amazon.amazon_order_id)[-3:]) % 10
                 track = {"carrier_code": "ups", "title": "UPS", "number": f"1ZSOAK{amazon.pk:010d}"}
                 if n == 0:
-                    act(lambda amazon=amazon: outbox.amazon_order_cancel(
+                    act(lambda amazon=amazon: services.amazon_order_cancel(
                         amazon_order=amazon, reason="NoInventory", actor=staff), "cancel")
                     handled[amazon.amazon_order_id] = "cancel"
                 elif n <= 6:
@@ -218,7 +218,7 @@ def main() -> int:
                 act(lambda commerce=commerce: creditmemo_create(order=commerce, actor=staff), "refund")
                 refunds_due.remove(pk)
                 handled[AmazonOrder.objects.get(pk=pk).amazon_order_id] = "ship+refund"
-            pending = OutboxMessage.objects.filter(state__in=outbox.PENDING_STATES).count()
+            pending = OutboxMessage.objects.filter(state__in=delivery.PENDING_STATES).count()
             all_in = AmazonOrder.objects.count() >= args.orders and len(handled) >= args.orders
             if all_in and not pending and not refunds_due and len(kills) == 2:
                 break

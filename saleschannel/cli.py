@@ -9,11 +9,12 @@ from __future__ import annotations
 import os
 import sys
 
+from django.core.management import execute_from_command_line
+
 
 def main(argv: list[str] | None = None) -> None:
+    # Django reads the settings module on their first use, not when django.core.management is imported.
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "saleschannel.settings")
-    from django.core.management import execute_from_command_line
-
     argv = list(sys.argv if argv is None else argv)
     argv[0] = "saleschannel"
     execute_from_command_line(argv)

@@ -14,5 +14,6 @@ urlpatterns = [
     path("customers/", include("saleschannel.sales.customer_urls")),
     path("amazon/", include("saleschannel.amazon.urls")),
     path("api/v1/", include("saleschannel.api.urls")),
+    path("", include("saleschannel.api.screen_urls")),
     path("", include("saleschannel.web.urls")),
 ]

@@ -17,7 +17,7 @@ from django.contrib.auth.models import Permission
 
 from saleschannel.catalog.models import Product, Store
 from saleschannel.sales.models import Order
-from saleschannel.sales.services import order_create
+from saleschannel.sales.services import OrderDraft, order_create
 
 _counter = itertools.count(1)
 
@@ -84,7 +84,8 @@ def line(product: Product, qty: int = 1, *, price=None, **extra) -> dict:
 
 def make_order(*, store: Store | None = None, items: list[dict] | None = None, actor="tests",
                send_email: bool = False, **kwargs) -> Order:
-    """An order placed through ``order_create`` (two products by default); keyword arguments pass through."""
+    """An order placed through ``order_create`` (two products by default); keyword arguments are ``OrderDraft``
+    fields."""
     store = store or make_store()
     if items is None:
         items = [line(make_product(price="10.00"), 2), line(make_product(price="5.50"), 3)]
@@ -92,7 +93,7 @@ def make_order(*, store: Store | None = None, items: list[dict] | None = None, a
     kwargs.setdefault("customer_first_name", "Zoë")
     kwargs.setdefault("customer_last_name", "Lefèvre")
     kwargs.setdefault("billing_address", dict(ADDRESS))
-    return order_create(store=store, items=items, actor=actor, send_email=send_email, **kwargs)
+    return order_create(draft=OrderDraft(store=store, items=items, send_email=send_email, **kwargs), actor=actor)
 
 
 def fresh(order: Order) -> Order:

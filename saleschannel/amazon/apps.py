@@ -8,13 +8,16 @@ class AmazonConfig(AppConfig):
     verbose_name = _("Amazon Sales Channel")
 
     def ready(self) -> None:
+        """Register the channel, its notices and its tasks."""
+        # Imported here, not at module level: these modules import models, which need the app registry ready.
+        from saleschannel.amazon.channel import install
+        from saleschannel.amazon.health import sync_health_notices  # also registers the alert e-mail task
         from saleschannel.amazon.notices import import_error_notices
-        from saleschannel.core import notices
+        from saleschannel.amazon.waiting import on_events
+        from saleschannel.core import events, notices
 
         notices.register(import_error_notices)
-        from saleschannel.amazon.health import sync_health_notices  # also registers the alert e-mail task
-
         notices.register(sync_health_notices)
-        from saleschannel.amazon.channel import install  # outbound, screens, alerts
-
-        install()
+        install()  # outbound, screens, alerts
+        # A product or SKU mapping appearing retries the orders in Error that waited for it (waiting.py).
+        events.subscribe(on_events)

@@ -2,9 +2,8 @@
 
 Called by the sales rules and services inside the Commerce transaction (``sales/channels.py``):
 
-* ``veto`` refuses what Amazon cannot honour: Commerce's own (reasonless) cancellation — an Amazon order is canceled
-  only the Amazon way, ``outbox.amazon_order_cancel``, with one of Amazon's reasons —, a credit memo on an order
-  that has not shipped (it must be canceled instead), shipping an FBA or canceled order;
+* ``veto`` refuses what Amazon cannot honour (``rules.commerce_action_veto``): Commerce's own (reasonless)
+  cancellation, a credit memo on an order that has not shipped, shipping an FBA or canceled order;
 * ``cancel_dialog`` makes the order view's Cancel open the Amazon cancel dialog (the one of Amazon Order Details),
   allowed or refused by ``rules.can_cancel_on_amazon`` alone;
 * ``after_shipment`` / ``after_creditmemo`` write the outbox message in the same transaction;
@@ -25,24 +24,20 @@ from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
+from saleschannel.amazon import notices as amazon_notices
 from saleschannel.amazon import outbox, rules
+from saleschannel.amazon.delivery import state_summary
 from saleschannel.amazon.forms import CancelOrderForm
 from saleschannel.amazon.models import AmazonOrder, AmazonOrderStatus, OutboxKind, OutboxMessage
 from saleschannel.amazon.origin import is_applying_amazon_change
+from saleschannel.amazon.selectors import amazon_order_for
+from saleschannel.core import navigation, notices
 from saleschannel.core.money import format_money
+from saleschannel.sales import channels, grid
 from saleschannel.sales.channels import ChannelCancel, OrderChannel
 from saleschannel.sales.models import Order, OrderState
 
 S = AmazonOrderStatus
-NOT_SHIPPED = (S.PENDING, S.PENDING_AVAILABILITY, S.UNSHIPPED)
-
-
-def _commerce_shipped(order) -> bool:
-    return any(item.qty_shipped for item in order.items.all())
-
-
-# Why Commerce's own Cancel (order view without the dialog, mass action, services) refuses an Amazon order.
-CANCEL_THE_AMAZON_WAY = gettext_lazy("Amazon order: cancel it from Amazon Order Details with a reason.")
 
 
 def _outbox_flags(orders):
@@ -62,7 +57,7 @@ def amazon_order_of(order) -> AmazonOrder | None:
     if not descriptor.is_cached(order):
         amazon = _outbox_flags(AmazonOrder.objects.filter(commerce_order_id=order.pk)).first()
         descriptor.related.set_cached_value(order, amazon)
-    return outbox.amazon_order_for(order)
+    return amazon_order_for(order)
 
 
 def outbox_kinds(amazon: AmazonOrder) -> set[str] | None:
@@ -80,7 +75,7 @@ def can_cancel(amazon: AmazonOrder, commerce: Order | None = None, kinds: set[st
 
 
 def cancel_consequences(amazon: AmazonOrder, commerce: Order | None) -> list[str]:
-    """What canceling ``amazon`` now does, sentence by sentence, as ``outbox.amazon_order_cancel`` does it: for the
+    """What canceling ``amazon`` now does, sentence by sentence, as ``services.amazon_order_cancel`` does it: for the
     cancel dialog. ``commerce``'s items with their products, when there is a Commerce order."""
     lines = [_("Amazon is told the order is canceled, with the reason you choose. Amazon does not charge the buyer "
                "for it (Amazon charges only when an order ships).")]
@@ -131,30 +126,19 @@ class AmazonChannel(OrderChannel):
         amazon = amazon_order_of(order)
         if amazon is None:
             return None
-        if action == "creditmemo" and amazon.amazon_status in NOT_SHIPPED and amazon.status != S.COMPLETED \
-                and not _commerce_shipped(order):
-            return _("This Amazon order has not shipped: cancel it from Amazon Order Details instead.")
-        if action == "cancel":
-            # Never Commerce's reasonless cancel: the order view offers the Amazon dialog instead (cancel_dialog).
-            return str(CANCEL_THE_AMAZON_WAY)
-        if action == "ship":
-            if amazon.is_fba:
-                return _("Amazon ships this order (FBA).")
-            if amazon.amazon_status == S.CANCELED:
-                return _("This order was canceled on Amazon.")
-        return None
+        return rules.commerce_action_veto(amazon, order, action)
 
     def after_shipment(self, shipment) -> None:
         if is_applying_amazon_change():
             return
-        amazon = outbox.amazon_order_for(shipment.order)
+        amazon = amazon_order_for(shipment.order)
         if amazon is not None and not amazon.is_fba:
             outbox.outbox_add_shipment(amazon_order=amazon, shipment=shipment)
 
     def after_creditmemo(self, creditmemo) -> None:
         if is_applying_amazon_change():
             return
-        amazon = outbox.amazon_order_for(creditmemo.order)
+        amazon = amazon_order_for(creditmemo.order)
         if amazon is not None:
             outbox.outbox_add_refund(amazon_order=amazon, creditmemo=creditmemo)
 
@@ -191,7 +175,7 @@ class AmazonChannel(OrderChannel):
             (action, detail),
             (_("View all Amazon Orders"), all_orders),
         ]
-        summary = outbox.state_summary(amazon)
+        summary = state_summary(amazon)
         if summary:
             links.append((_("Changes sent to Amazon: %(summary)s") % {"summary": summary}, f"{detail}?tab=log"))
         return links
@@ -227,19 +211,19 @@ def _grid_html(order) -> str:
 
 
 def install() -> None:
-    from saleschannel.core import navigation, notices
-    from saleschannel.sales import channels, grid
-
+    """Register the channel, its navigation entries, its order grid column and its notices."""
     channels.register(AmazonChannel())
     navigation.register("amazon", gettext_lazy("Amazon Stores"), "amazon:store_list",
                         permission="amazon.view_amazonstore", order=10)
     navigation.register("amazon", gettext_lazy("All Amazon Orders"), "amazon:order_list",
                         permission="amazon.view_amazonorder", order=20)
+    navigation.register("amazon", gettext_lazy("Messages to Amazon"), "amazon:outbox_list",
+                        permission="amazon.view_outboxmessage", order=30)
     grid.register_column(
         "amazon_order_number", gettext_lazy("Amazon Order Number"), text=_grid_text, html=_grid_html,
         sort="amazon_order__amazon_order_id", default=True, after="number",
         queryset=lambda orders: orders.select_related("amazon_order"),
     )
-    notices.register(outbox.dead_letter_notices)
-    notices.register(outbox.buyer_cancel_notices)
-    notices.register(outbox.read_only_notices)
+    notices.register(amazon_notices.dead_letter_notices)
+    notices.register(amazon_notices.buyer_cancel_notices)
+    notices.register(amazon_notices.read_only_notices)

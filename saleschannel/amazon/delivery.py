@@ -18,18 +18,16 @@ also polls submitted feeds and picks up what a crashed worker left.
 from __future__ import annotations
 
 import logging
-import random
 from datetime import timedelta
 
 from django.db import transaction
 from django.db.models import Case, Count, F, Q, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, db_task
 
-from saleschannel.amazon import feed_delivery, feeds
+from saleschannel.amazon import events, feed_delivery, feeds
 from saleschannel.amazon.crypto import CredentialDecryptionError
 from saleschannel.amazon.feed_delivery import FEED_KINDS, Outcome
 from saleschannel.amazon.models import (
@@ -43,15 +41,19 @@ from saleschannel.amazon.models import (
     OutboxMessage,
     OutboxState,
 )
-from saleschannel.amazon.spapi.gateway import AmazonError, Gateway, RetryPolicy, parse_datetime
+from saleschannel.amazon.retrying import OUTBOX_GATEWAY_RETRY, OUTBOX_RETRY
+from saleschannel.amazon.spapi.errors import AmazonError
+from saleschannel.amazon.spapi.gateway import Gateway
+from saleschannel.amazon.spapi.normalise import parse_datetime
 
 logger = logging.getLogger(__name__)
 
 S = AmazonOrderStatus
 OUTBOUND_ACTOR = "Amazon outbound"
 LEASE = timedelta(minutes=5)
-BACKOFF_BASE_SECONDS = 30.0
-BACKOFF_CAP_SECONDS = 3600.0
+# The back-off between attempts is the retry policy's (retrying.OUTBOX_RETRY): at most BASE × 2^(attempt-1), capped.
+BACKOFF_BASE_SECONDS = OUTBOX_RETRY.ceiling(1)
+BACKOFF_CAP_SECONDS = OUTBOX_RETRY.max_delay
 PENDING_STATES = (OutboxState.QUEUED, OutboxState.SENDING, OutboxState.SENT, OutboxState.FAILED)
 _Outcome = Outcome
 
@@ -62,16 +64,20 @@ def _label(actor) -> str:
     return (getattr(actor, "get_username", lambda: "")() or str(actor))[:150]
 
 
-def _event(order: AmazonOrder, kind: str, message: str, *, level: str = EventLevel.INFO, response: str = "",
-           outbox: OutboxMessage | None = None, actor=OUTBOUND_ACTOR, note: bool = True,
+def _event(order: AmazonOrder, kind: str, message: events.Message | str, *, level: str = EventLevel.INFO,
+           response: str = "", outbox: OutboxMessage | None = None, actor=OUTBOUND_ACTOR, note: bool = True,
            direction: str = EventDirection.OUTBOUND) -> AmazonOrderEvent:
+    """Write an event (and, with ``note``, the order's Order Notes): a ``Message`` is shown in the reader's
+    language (``events.py``), a text as is."""
     event = AmazonOrderEvent.objects.create(
-        order=order, direction=direction, level=level, kind=kind[:32], message=message, response=response,
-        actor=_label(actor), outbox_message=outbox,
+        order=order, direction=direction, level=level, kind=kind[:32], response=response,
+        actor=_label(actor), outbox_message=outbox, **events.fields(message),
     )
     if note:
-        AmazonOrder.objects.filter(pk=order.pk).update(notes=message[:512], updated_at=timezone.now())
-        order.notes = message[:512]
+        notes = events.note_fields(message)
+        AmazonOrder.objects.filter(pk=order.pk).update(**notes, updated_at=timezone.now())
+        for name, value in notes.items():
+            setattr(order, name, value)
     return event
 
 
@@ -87,9 +93,9 @@ def _deliver_on_commit(message_id: int) -> None:
 
 
 def backoff_seconds(attempt: int) -> float:
-    """Exponential back-off with jitter: between half and all of base × 2^(attempt-1), capped."""
-    ceiling = min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * (2 ** max(attempt - 1, 0)))
-    return random.uniform(ceiling / 2, ceiling)  # noqa: S311 - spreading retries, not security
+    """The wait before the next attempt after ``attempt`` attempts: exponential back-off with jitter, between half
+    and all of base × 2^(attempt-1), capped (``retrying.OUTBOX_RETRY``)."""
+    return OUTBOX_RETRY.delay(max(attempt, 1))
 
 
 def _due(now) -> Q:
@@ -122,13 +128,6 @@ def _claim(message_id: int, now, *, force: bool) -> bool:
     ))
 
 
-_FAILURE_NOTES = {
-    OutboxKind.SHIPMENT: gettext_lazy("Transmission of tracking information failed. %(error)s"),
-    OutboxKind.CANCEL: gettext_lazy("Cancellation failed on Amazon. %(error)s"),
-    OutboxKind.REFUND: gettext_lazy("Refund failed on Amazon. %(error)s"),
-}
-
-
 def deliver_message(message_id: int, *, now=None, force: bool = False, gateway=None) -> str:
     """Deliver (or follow) one outbound message if it is due; returns its state afterwards, or why it was not
     touched: ``held`` (read-only mode), ``waiting`` (an earlier message of the order goes first, or another feed of
@@ -148,8 +147,7 @@ def deliver_message(message_id: int, *, now=None, force: bool = False, gateway=N
     try:
         own_gateway = gateway is None
         if own_gateway:
-            gateway = Gateway.for_store(store, retry=RetryPolicy(max_attempts=4, max_total_seconds=60),
-                                        max_pacing_wait=60)
+            gateway = Gateway.for_store(store, retry=OUTBOX_GATEWAY_RETRY, max_pacing_wait=60)
         try:
             if message.kind == OutboxKind.SHIPMENT:
                 outcome = _send_shipment(gateway, message)
@@ -289,7 +287,6 @@ def _record(message: OutboxMessage, outcome: Outcome, now) -> None:
         if message.kind == OutboxKind.SHIPMENT:
             fields["sent_at"] = message.sent_at or now
     order = message.amazon_order
-    kind_label = OutboxKind(message.kind).label
     with transaction.atomic():
         OutboxMessage.objects.filter(pk=message.pk).update(**fields)
         fields.pop("attempts", None)
@@ -303,15 +300,14 @@ def _record(message: OutboxMessage, outcome: Outcome, now) -> None:
                    outcome.note, outbox=message, note=False)
         elif state == OutboxState.FAILED:
             _event(order, f"{message.kind}_retry",
-                   _("%(kind)s: attempt %(attempt)d of %(max)d failed: %(error)s Next attempt at %(when)s.") % {
-                       "kind": kind_label, "attempt": message.attempts, "max": max_attempts, "error": error,
-                       "when": timezone.localtime(next_attempt).strftime("%H:%M:%S")},
+                   events.msg("outbox_attempt_failed", kind=message.kind, attempt=message.attempts,
+                              max=max_attempts, error=error, when=next_attempt),
                    level=EventLevel.WARNING, outbox=message, note=False)
         elif state == OutboxState.DEAD:
             # An unknown outcome says what is known in its own words; a refusal is Amazon's, after our heading.
             note = error
             if not (message.outcome_unknown and message.kind in FEED_KINDS):
-                note = _FAILURE_NOTES[OutboxKind(message.kind)] % {"error": error}
+                note = events.msg(f"{message.kind}_failed", error=error)
             _event(order, f"{message.kind}_failed", note, level=EventLevel.ERROR, response=outcome.response,
                    outbox=message)
         final = state in (OutboxState.ACCEPTED, OutboxState.DEAD)

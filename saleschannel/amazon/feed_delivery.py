@@ -34,7 +34,7 @@ from saleschannel.amazon.models import (
     OutboxMessage,
     OutboxState,
 )
-from saleschannel.amazon.spapi.gateway import AmazonError
+from saleschannel.amazon.spapi.errors import AmazonError
 from saleschannel.core.money import format_money
 
 S = AmazonOrderStatus

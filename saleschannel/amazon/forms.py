@@ -5,6 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from saleschannel.amazon.destinations import validate_override_url
 from saleschannel.amazon.models import (
     AmazonOrder,
     AmazonOrderStatus,
@@ -13,10 +14,11 @@ from saleschannel.amazon.models import (
     CustomerCreation,
     OrderNumberSource,
     OrderStatusMode,
+    OutboxKind,
+    OutboxState,
     Region,
 )
 from saleschannel.amazon.outbox import cancel_reason_choices
-from saleschannel.amazon.services import validate_override_url
 from saleschannel.catalog.models import Store
 
 DateInput = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
@@ -177,6 +179,29 @@ class AmazonOrderFilterForm(forms.Form):
         low, high = data.get("total_min"), data.get("total_max")
         if low is not None and high is not None and low > high:
             self.add_error("total_max", _("The maximum is below the minimum."))
+        return data
+
+
+class OutboxFilterForm(forms.Form):
+    """Filters of the outbox page (query string): state, store, kind and the day the message was queued."""
+
+    state = forms.MultipleChoiceField(label=_("State"), required=False, choices=OutboxState.choices,
+                                      widget=forms.CheckboxSelectMultiple)
+    kind = forms.MultipleChoiceField(label=_("Kind"), required=False, choices=OutboxKind.choices,
+                                     widget=forms.CheckboxSelectMultiple)
+    store = forms.TypedChoiceField(label=_("Amazon store"), required=False, coerce=int, empty_value=None)
+    created_from = forms.DateField(label=_("Queued from"), required=False, widget=DateInput)
+    created_to = forms.DateField(label=_("Queued to"), required=False, widget=DateInput)
+
+    def __init__(self, *args, stores: list[tuple[int, str]] = (), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["store"].choices = [("", _("All stores")), *[(str(pk), name) for pk, name in stores]]
+
+    def clean(self):
+        data = super().clean()
+        low, high = data.get("created_from"), data.get("created_to")
+        if low and high and low > high:
+            self.add_error("created_to", _("The end date is before the start date."))
         return data
 
 

@@ -1,6 +1,6 @@
 """Sync health of an Amazon store: a streak of failed passes, said plainly, and an alert after three in a row.
 
-Every sync pass (scheduled, "Sync now", ``amazon sync`` or a backfill) ends in ``importer._sync_store``, which calls
+Every sync pass (scheduled, "Sync now", ``amazon sync`` or a backfill) ends in ``sync._sync_store``, which calls
 ``store_health_record_failure`` when Amazon refused or failed (and on an unexpected error) and
 ``store_health_record_success`` when the whole window was imported. A pass skipped because another one held the
 store's lock counts neither way.
@@ -32,6 +32,9 @@ from django.utils.translation import gettext as _
 from huey.contrib.djhuey import db_task
 
 from saleschannel.amazon.models import AmazonStore, SyncRun
+from saleschannel.core.notices import Notice
+from saleschannel.core.roles import ADMINISTRATOR
+from saleschannel.sales.emails import store_language
 
 logger = logging.getLogger(__name__)
 
@@ -80,7 +83,7 @@ def failing_text(store: AmazonStore, *, since: str | None = None) -> str:
     }
 
 
-# --- Writing (called by importer._sync_store) ---------------------------------------------------------------
+# --- Writing (called by sync._sync_store) ---------------------------------------------------------------------
 
 
 def store_health_record_failure(*, store: AmazonStore, run: SyncRun, message: str) -> bool:
@@ -137,16 +140,12 @@ def _enqueue_alert(store_id: int) -> None:
 def administrator_emails() -> list[str]:
     """E-mail addresses of the active users with the Administrator role (a superuser without a role group is the
     Administrator it effectively is)."""
-    from saleschannel.core.roles import ADMINISTRATOR
-
     users = get_user_model().objects.filter(Q(groups__name=ADMINISTRATOR) | Q(is_superuser=True), is_active=True)
     return sorted(set(users.exclude(email="").values_list("email", flat=True)))
 
 
 def send_sync_alert_email(*, store: AmazonStore) -> int:
     """E-mail every administrator that the store's sync keeps failing; returns how many e-mails were sent."""
-    from saleschannel.sales.emails import store_language
-
     recipients = administrator_emails()
     if not recipients:
         logger.warning("Amazon store %s: sync alert not e-mailed, no administrator has an e-mail address", store.pk)
@@ -194,8 +193,6 @@ def _on_amazon_pages(request) -> bool:
 def sync_health_notices(request) -> list:
     """Failing stores: an alert on every page once administrators were alerted, a warning on the Amazon pages
     before that."""
-    from saleschannel.core.notices import Notice
-
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated or not user.has_perm(VIEW_STORE):
         return []

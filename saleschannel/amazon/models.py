@@ -2,7 +2,7 @@
 
 DESIGN.md §4. Uniqueness that matters is a database constraint: one Amazon order id → one ``AmazonOrder`` row →
 at most one Commerce order (``commerce_order`` is one-to-one), one idempotency key per outbound message, one
-package reference per Amazon order.
+package reference per Amazon order. The choices (statuses, kinds, regions) are in ``choices.py``.
 """
 
 from __future__ import annotations
@@ -15,7 +15,24 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from saleschannel.amazon import crypto
+from saleschannel.amazon import crypto, events
+from saleschannel.amazon.choices import (
+    LWA_TOKEN_URL,
+    REGION_ENDPOINTS,
+    AmazonOrderStatus,
+    ApiVersion,
+    CustomerCreation,
+    EventDirection,
+    EventLevel,
+    FulfillmentChannel,
+    OrderNumberSource,
+    OrderStatusMode,
+    OutboxKind,
+    OutboxState,
+    Region,
+    SyncRunKind,
+    SyncRunState,
+)
 from saleschannel.core.money import MONEY_DECIMAL_PLACES, MONEY_MAX_DIGITS, MoneyField
 
 # --- Global settings -----------------------------------------------------------------------------------------
@@ -62,40 +79,6 @@ class ChannelSettings(models.Model):
 
 
 # --- Stores --------------------------------------------------------------------------------------------------
-
-
-class Region(models.TextChoices):
-    NA = "NA", _("North America")
-    EU = "EU", _("Europe")
-    FE = "FE", _("Far East")
-
-
-REGION_ENDPOINTS = {
-    Region.NA: "https://sellingpartnerapi-na.amazon.com",
-    Region.EU: "https://sellingpartnerapi-eu.amazon.com",
-    Region.FE: "https://sellingpartnerapi-fe.amazon.com",
-}
-LWA_TOKEN_URL = "https://api.amazon.com/auth/o2/token"  # noqa: S105 - a URL, not a secret
-
-
-class ApiVersion(models.TextChoices):
-    V2026 = "2026-01-01", _("Orders API 2026-01-01")
-    V0 = "v0", _("Orders API v0 (fallback)")
-
-
-class CustomerCreation(models.TextChoices):
-    GUEST = "guest", _("Guest")
-    ACCOUNT = "account", _("Build new customer account")
-
-
-class OrderNumberSource(models.TextChoices):
-    COMMERCE = "commerce", _("Commerce order number")
-    AMAZON = "amazon", _("Amazon order number")
-
-
-class OrderStatusMode(models.TextChoices):
-    DEFAULT = "default", _("Default")
-    CUSTOM = "custom", _("Custom")
 
 
 @dataclass(frozen=True)
@@ -294,26 +277,6 @@ class AmazonStoreChange(models.Model):
 # --- Amazon orders -------------------------------------------------------------------------------------------
 
 
-class AmazonOrderStatus(models.TextChoices):
-    """Amazon's statuses (v0 spelling, shown as is) plus the local ``Error`` and ``Completed``."""
-
-    PENDING = "Pending", _("Pending")
-    UNSHIPPED = "Unshipped", _("Unshipped")
-    PARTIALLY_SHIPPED = "PartiallyShipped", _("Partially Shipped")
-    SHIPPED = "Shipped", _("Shipped")
-    CANCELED = "Canceled", _("Canceled")
-    PENDING_AVAILABILITY = "PendingAvailability", _("Pending Availability")
-    UNFULFILLABLE = "Unfulfillable", _("Unfulfillable")
-    INVOICE_UNCONFIRMED = "InvoiceUnconfirmed", _("Invoice Unconfirmed")
-    ERROR = "Error", _("Error")
-    COMPLETED = "Completed", _("Completed")
-
-
-class FulfillmentChannel(models.TextChoices):
-    MFN = "MFN", _("Merchant (FBM)")
-    AFN = "AFN", _("Amazon (FBA)")
-
-
 class AmazonOrder(models.Model):
     """Amazon's view of one order, mirrored at every sync, plus the local fields of DESIGN.md §4.3."""
 
@@ -382,6 +345,8 @@ class AmazonOrder(models.Model):
     )
     is_reserved = models.BooleanField(_("inventory reserved"), default=False)
     notes = models.CharField(_("Order Notes"), max_length=512, blank=True)
+    notes_code = models.CharField(max_length=32, blank=True)  # the note as code + params (events.py)
+    notes_params = models.JSONField(default=dict, blank=True)
     import_error = models.TextField(
         _("import error"), blank=True, help_text=_("Why the Commerce order could not be created (status Error).")
     )
@@ -427,6 +392,11 @@ class AmazonOrder(models.Model):
     def seller_central_url(self) -> str:
         return f"https://sellercentral.amazon.com/orders-v3/order/{self.amazon_order_id}"
 
+    @property
+    def notes_text(self) -> str:
+        """The Order Notes in the reader's language (the stored text when written before codes existed)."""
+        return events.render(self.notes_code, self.notes_params, fallback=self.notes)
+
 
 class AmazonOrderItem(models.Model):
     order = models.ForeignKey(AmazonOrder, on_delete=models.CASCADE, related_name="items")
@@ -462,18 +432,6 @@ class AmazonOrderItem(models.Model):
         return self.item_price / self.qty_ordered if self.qty_ordered else Decimal("0")
 
 
-class EventDirection(models.TextChoices):
-    INBOUND = "inbound", _("From Amazon")
-    OUTBOUND = "outbound", _("To Amazon")
-    LOCAL = "local", _("Local")
-
-
-class EventLevel(models.TextChoices):
-    INFO = "info", _("Info")
-    WARNING = "warning", _("Warning")
-    ERROR = "error", _("Error")
-
-
 class AmazonOrderEvent(models.Model):
     """One line of an Amazon order's sync log: what we received, did or sent, with Amazon's answer.
 
@@ -484,7 +442,9 @@ class AmazonOrderEvent(models.Model):
     direction = models.CharField(max_length=8, choices=EventDirection.choices, default=EventDirection.INBOUND)
     level = models.CharField(max_length=8, choices=EventLevel.choices, default=EventLevel.INFO)
     kind = models.CharField(_("event"), max_length=32)  # e.g. mirrored, status, imported, error, reserved, shipment
-    message = models.TextField(_("message"))
+    message = models.TextField(_("message"))  # in the writer's language; shown: ``text``
+    code = models.CharField(max_length=32, blank=True)  # what happened, as code + params (events.py)
+    params = models.JSONField(default=dict, blank=True)
     response = models.TextField(_("Amazon's response"), blank=True)
     actor = models.CharField(_("by"), max_length=150, default="Amazon sync")
     outbox_message = models.ForeignKey(
@@ -499,23 +459,12 @@ class AmazonOrderEvent(models.Model):
     def __str__(self) -> str:
         return f"{self.kind}: {self.message}"
 
+    text = property(lambda self: events.render(self.code, self.params, fallback=self.message))
+    kind_label = property(lambda self: events.kind_label(self.kind))
+    actor_label = property(lambda self: events.actor_label(self.actor))
+
 
 # --- Outbound ------------------------------------------------------------------------------------------------
-
-
-class OutboxKind(models.TextChoices):
-    SHIPMENT = "shipment", _("Shipment confirmation")
-    CANCEL = "cancel", _("Cancellation")
-    REFUND = "refund", _("Refund")
-
-
-class OutboxState(models.TextChoices):
-    QUEUED = "queued", _("Queued")
-    SENDING = "sending", _("Sending")
-    SENT = "sent", _("Sent")  # feed submitted, processing report pending
-    ACCEPTED = "accepted", _("Accepted")
-    FAILED = "failed", _("Failed")  # will be retried at next_attempt_at
-    DEAD = "dead", _("Dead letter")
 
 
 class OutboxMessage(models.Model):
@@ -594,19 +543,6 @@ class SyncLock(models.Model):
         return f"sync lock on {self.store_id} by {self.owner} until {self.expires_at:%H:%M:%S}"
 
 
-class SyncRunKind(models.TextChoices):
-    SYNC = "sync", _("Scheduled or manual sync")
-    BACKFILL = "backfill", _("Backfill")
-
-
-class SyncRunState(models.TextChoices):
-    RUNNING = "running", _("Running")
-    SUCCEEDED = "succeeded", _("Succeeded")
-    FAILED = "failed", _("Failed")
-    SKIPPED = "skipped", _("Skipped (another sync was running)")
-    INTERRUPTED = "interrupted", _("Interrupted (its worker stopped)")
-
-
 class SyncRun(models.Model):
     """History of sync passes, with counts and the error if any (store dashboard's sync health)."""
 
@@ -650,3 +586,6 @@ class RedactionLog(models.Model):
     amazon_order = models.ForeignKey(AmazonOrder, on_delete=models.CASCADE, related_name="redactions")
     fields = models.JSONField(default=list)
     created_at = models.DateTimeField(auto_now_add=True)
+
+
+from saleschannel.amazon.sku_mapping import SkuMapping  # noqa: E402,F401  (a model of this app, in its own module)

@@ -20,6 +20,7 @@ from saleschannel.amazon.models import (
     RedactionLog,
     SyncRun,
 )
+from saleschannel.sales.models import Order, OrderAddress
 
 REDACTED = "[redacted]"
 AMAZON_FIELDS = ("buyer_name", "buyer_email", "buyer_company", "ship_name", "ship_company", "ship_address_line1",
@@ -54,8 +55,6 @@ def keeps_personal_data(order: AmazonOrder) -> bool:
 
 def redact_order(order: AmazonOrder) -> list[str]:
     """Redact one Amazon order and its Commerce order; returns the fields redacted."""
-    from saleschannel.sales.models import Order, OrderAddress
-
     with transaction.atomic():
         order = AmazonOrder.objects.select_for_update().get(pk=order.pk)
         if order.pii_redacted_at:

@@ -1,6 +1,11 @@
 """Amazon channel rules: when an Amazon order becomes a Commerce order, and what may be done to it.
 
-The creation matrix of DESIGN.md §4.3, in one place, used by the importer and shown on the screens:
+The one place that decides, for the import, the screens, the services, the API and the commands: the creation
+matrix of DESIGN.md §4.3 (``import_decision``), who may cancel an Amazon order (``can_cancel_on_amazon``) or edit its
+address (``can_edit_address``), what Commerce may do to its Commerce order (``commerce_action_veto``) and whether an
+outbound message may be retried by hand (``outbox_retry_verdict``).
+
+The creation matrix:
 
 | Channel | Stock of every item       | Amazon status                          | Create?           | Reserve?        |
 |---------|---------------------------|----------------------------------------|-------------------|-----------------|
@@ -20,6 +25,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from saleschannel.amazon.models import AmazonOrderStatus as S
 from saleschannel.amazon.models import FulfillmentChannel, OutboxKind, OutboxState
@@ -27,7 +33,6 @@ from saleschannel.sales.models import OrderState
 from saleschannel.sales.rules import STATE_REASONS
 
 CREATABLE_FBM = frozenset({S.UNSHIPPED, S.PARTIALLY_SHIPPED, S.SHIPPED})
-WAITING_FBM = frozenset({S.PENDING, S.PENDING_AVAILABILITY})
 CANCELABLE_BY_SELLER = frozenset({S.UNSHIPPED})
 
 
@@ -42,8 +47,6 @@ class Outcome(StrEnum):
 class ImportDecision:
     outcome: Outcome
     as_complete: bool = False  # FBA: created shipped and complete, stock untouched
-    check_stock: bool = True  # FBM: salable quantity checked and reserved by the order
-    reason: str = ""
 
     @property
     def create(self) -> bool:
@@ -54,23 +57,20 @@ def import_decision(*, fulfillment_channel: str, amazon_status: str, import_enab
                     import_fba: bool) -> ImportDecision:
     """What to do with an Amazon order that has no Commerce order yet (the matrix above)."""
     if amazon_status == S.CANCELED:
-        return ImportDecision(Outcome.RELEASE, reason=_("The order was canceled on Amazon."))
+        return ImportDecision(Outcome.RELEASE)
     if not import_enabled:
-        return ImportDecision(Outcome.RELEASE, reason=_("Import Amazon Orders is disabled for this store."))
+        return ImportDecision(Outcome.RELEASE)
     if fulfillment_channel == FulfillmentChannel.AFN:
         if not import_fba:
-            return ImportDecision(Outcome.WAIT, reason=_("FBA orders are not imported (Order Settings)."))
+            return ImportDecision(Outcome.WAIT)  # FBA orders are not imported (Order Settings)
         if amazon_status == S.SHIPPED:
-            return ImportDecision(Outcome.CREATE, as_complete=True, check_stock=False)
-        return ImportDecision(Outcome.WAIT, reason=_("FBA orders are imported once Amazon has shipped them."))
+            return ImportDecision(Outcome.CREATE, as_complete=True)
+        return ImportDecision(Outcome.WAIT)  # FBA orders are imported once Amazon has shipped them
     if amazon_status in CREATABLE_FBM:
         return ImportDecision(Outcome.CREATE)
     if amazon_status == S.PENDING and reserve_pending:
-        return ImportDecision(Outcome.RESERVE, reason=_("Waiting for Amazon to verify the payment."))
-    if amazon_status in WAITING_FBM:
-        return ImportDecision(Outcome.WAIT, reason=_("Waiting for Amazon to verify the payment."))
-    return ImportDecision(Outcome.WAIT, reason=_("Orders in status %(status)s are not imported.") % {
-        "status": amazon_status})
+        return ImportDecision(Outcome.RESERVE)
+    return ImportDecision(Outcome.WAIT)  # waiting for Amazon to verify the payment, or never imported
 
 
 def product_problem(product, *, sku: str, qty: int, already_reserved: int = 0, fba: bool = False) -> str | None:
@@ -95,8 +95,8 @@ def product_problem(product, *, sku: str, qty: int, already_reserved: int = 0, f
 
 
 @dataclass(frozen=True)
-class CancelVerdict:
-    """May staff cancel an Amazon order now (the Amazon way, with a reason), and if not, why."""
+class Verdict:
+    """May staff do something to an Amazon order now (cancel it, edit its address), and if not, why."""
 
     allowed: bool
     reason: str = ""
@@ -105,9 +105,9 @@ class CancelVerdict:
         return self.allowed
 
 
-def can_cancel_on_amazon(amazon_order, *, commerce_order=None, outbox_kinds=None) -> CancelVerdict:
+def can_cancel_on_amazon(amazon_order, *, commerce_order=None, outbox_kinds=None) -> Verdict:
     """The one rule behind every cancellation of an Amazon order by staff (DESIGN §4.5): Cancel Order on Amazon
-    Order Details, Cancel on the Commerce order view, the API and ``outbound.amazon_order_cancel``.
+    Order Details, Cancel on the Commerce order view, the API and ``services.amazon_order_cancel``.
 
     Allowed only while the order is Unshipped (locally and on Amazon), fulfilled by the merchant, nothing of it has
     shipped (on Amazon or in Commerce), no shipment or cancellation is queued for (or was sent to) Amazon, and its
@@ -118,32 +118,67 @@ def can_cancel_on_amazon(amazon_order, *, commerce_order=None, outbox_kinds=None
     only when every other condition holds) otherwise.
     """
     if amazon_order.is_fba:
-        return CancelVerdict(False, _("Amazon fulfils this order (FBA): it cannot be canceled here."))
+        return Verdict(False, _("Amazon fulfils this order (FBA): it cannot be canceled here."))
     for status in (amazon_order.status, amazon_order.amazon_status):
         if status not in CANCELABLE_BY_SELLER:
             if status == S.CANCELED:
-                return CancelVerdict(False, _("The order is already canceled."))
-            return CancelVerdict(False, _(
+                return Verdict(False, _("The order is already canceled."))
+            return Verdict(False, _(
                 "Only an Unshipped Amazon order can be canceled; this one is %(status)s.") % {
                 "status": S(status).label})
     shipped = _("Items of this order were shipped: it cannot be canceled any more; refund the shipped items with "
                 "a credit memo instead.")
     if amazon_order.items_shipped:
-        return CancelVerdict(False, shipped)
+        return Verdict(False, shipped)
     if commerce_order is None and amazon_order.commerce_order_id:
         commerce_order = amazon_order.commerce_order
     if commerce_order is not None:
         if any(item.qty_shipped for item in commerce_order.items.all()):
-            return CancelVerdict(False, shipped)
+            return Verdict(False, shipped)
         if commerce_order.state in (OrderState.HOLDED, OrderState.PAYMENT_REVIEW):
-            return CancelVerdict(False, str(STATE_REASONS[OrderState(commerce_order.state)]))
+            return Verdict(False, str(STATE_REASONS[OrderState(commerce_order.state)]))
     if outbox_kinds is None:
         outbox_kinds = set(amazon_order.outbox_messages.values_list("kind", flat=True).distinct())
     if OutboxKind.CANCEL in outbox_kinds:
-        return CancelVerdict(False, _("This order's cancellation was already sent to Amazon."))
+        return Verdict(False, _("This order's cancellation was already sent to Amazon."))
     if OutboxKind.SHIPMENT in outbox_kinds:
-        return CancelVerdict(False, shipped)
-    return CancelVerdict(True)
+        return Verdict(False, shipped)
+    return Verdict(True)
+
+
+def can_edit_address(amazon_order) -> Verdict:
+    """The one rule behind the editable shipping address of Amazon Order Details and
+    ``services.amazon_order_address_update``: allowed until the order's personal data is redacted."""
+    if amazon_order.pii_redacted_at:
+        return Verdict(False, _("The personal data of this order was redacted; it cannot be edited."))
+    return Verdict(True)
+
+
+# --- What Commerce may do to the Commerce order of an Amazon order ---------------------------------------------
+
+NOT_SHIPPED = frozenset({S.PENDING, S.PENDING_AVAILABILITY, S.UNSHIPPED})
+# Why Commerce's own Cancel (order view without the dialog, mass action, services) refuses an Amazon order.
+CANCEL_THE_AMAZON_WAY = gettext_lazy("Amazon order: cancel it from Amazon Order Details with a reason.")
+
+
+def commerce_action_veto(amazon_order, commerce_order, action: str) -> str | None:
+    """Why Commerce may not do ``action`` (``sales.rules`` action names) to ``commerce_order``, the Commerce order of
+    ``amazon_order``, or None: Commerce's own (reasonless) cancellation — an Amazon order is canceled only the Amazon
+    way, ``services.amazon_order_cancel``, with one of Amazon's reasons —, a credit memo on an order that has not
+    shipped (it must be canceled instead), shipping an FBA or canceled order. Changes Amazon itself made are not
+    asked about (the channel lets them through)."""
+    if action == "creditmemo" and amazon_order.amazon_status in NOT_SHIPPED and amazon_order.status != S.COMPLETED \
+            and not any(item.qty_shipped for item in commerce_order.items.all()):
+        return _("This Amazon order has not shipped: cancel it from Amazon Order Details instead.")
+    if action == "cancel":
+        # Never Commerce's reasonless cancel: the order view offers the Amazon dialog instead (cancel_dialog).
+        return str(CANCEL_THE_AMAZON_WAY)
+    if action == "ship":
+        if amazon_order.is_fba:
+            return _("Amazon ships this order (FBA).")
+        if amazon_order.amazon_status == S.CANCELED:
+            return _("This order was canceled on Amazon.")
+    return None
 
 
 # --- Retrying an outbound message by hand ---------------------------------------------------------------------

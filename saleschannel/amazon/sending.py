@@ -1,8 +1,8 @@
 """``saleschannel amazon outbox send``: deliver what is due once, then follow the feeds until Amazon is done.
 
 For cron and scripts, alongside (or instead of) the worker's minute sweep. It uses the outbox's own delivery
-(``delivery.deliver_message``, re-exported by ``outbound``: claims with a lease, ordering per Amazon order,
-back-off, dead letters), so it can run while a worker runs: a message one of them holds is left to it and read again.
+(``delivery.deliver_message``: claims with a lease, ordering per Amazon order, back-off, dead letters), so it can
+run while a worker runs: a message one of them holds is left to it and read again.
 
 * Each message due at the start is sent once. One that fails is not retried in this run: it keeps its back-off
   (``next_attempt_at``) and is reported.
@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 from django.utils import timezone
 
-from saleschannel.amazon import outbox
+from saleschannel.amazon import delivery
 from saleschannel.amazon.models import AmazonStore, ChannelSettings, OutboxMessage, OutboxState
 
 FINAL_STATES = (OutboxState.ACCEPTED, OutboxState.DEAD)
@@ -75,11 +75,11 @@ def outbox_send(*, store: AmazonStore | None = None, wait: float = 120.0,
     scope = _scope(store)
     if ChannelSettings.load().read_only:
         report.held = True
-        report.pending = list(scope.filter(state__in=outbox.PENDING_STATES).select_related("amazon_order"))
+        report.pending = list(scope.filter(state__in=delivery.PENDING_STATES).select_related("amazon_order"))
         return report
     older_dead = set(scope.filter(state=OutboxState.DEAD).values_list("pk", flat=True))
     # What this run takes care of: what is due now, and the feeds already submitted (followed until done).
-    tracked = set(outbox.due_message_ids_of(store=store))
+    tracked = set(delivery.due_message_ids_of(store=store))
     tracked |= set(scope.filter(state=OutboxState.SENT).values_list("pk", flat=True))
     report.attempted = len(tracked)
     failed_now: set[int] = set()  # sent once in this run and failed: not again before their back-off
@@ -87,9 +87,9 @@ def outbox_send(*, store: AmazonStore | None = None, wait: float = 120.0,
     if progress:
         progress(SendProgress(total=len(tracked)))
     while tracked:
-        for message_id in outbox.due_message_ids_of(store=store):
+        for message_id in delivery.due_message_ids_of(store=store):
             if message_id in tracked and message_id not in failed_now and states.get(message_id) not in FINAL_STATES:
-                state = outbox.deliver_message(message_id)
+                state = delivery.deliver_message(message_id)
                 if state == OutboxState.FAILED:
                     failed_now.add(message_id)
         states = dict(OutboxMessage.objects.filter(pk__in=tracked).values_list("pk", "state"))

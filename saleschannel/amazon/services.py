@@ -1,39 +1,66 @@
-"""Writes of the Amazon channel: stores and their Order Settings, channel settings, sync requests.
+"""Writes of the Amazon channel: stores and their Order Settings, channel settings, sync requests, and the staff
+actions on Amazon orders (cancel, correct the address, retry an outbound message by hand).
 
 Each function validates first and raises ``AmazonChannelError`` (which changes nothing), then writes in one
-transaction. The import itself lives in ``importer.py``; what is allowed in ``rules.py``.
+transaction. The import itself lives in ``sync.py`` and ``order_import.py``; what is allowed in ``rules.py``; where
+secrets may go in ``destinations.py``; the outbox messages are written by ``outbox.py``.
 """
 
 from __future__ import annotations
 
 import copy
-import ipaddress
 import logging
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
-from urllib.parse import urlsplit
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from saleschannel.amazon import feed_delivery, feeds, rules, tasks
 from saleschannel.amazon.crypto import CredentialDecryptionError
+from saleschannel.amazon.delivery import OUTBOUND_ACTOR, _deliver_on_commit, _event
+from saleschannel.amazon.delivery import _label as delivery_label
+from saleschannel.amazon.destinations import (
+    SECRET_FIELDS,
+    URL_FIELDS,
+    override_url_problem,
+    secrets_for_destination_problem,
+)
+from saleschannel.amazon.events import msg
+from saleschannel.amazon.feed_delivery import FEED_DONE_STATES, FEED_KINDS
+from saleschannel.amazon.marketplaces import marketplace
 from saleschannel.amazon.models import (
-    LWA_TOKEN_URL,
-    REGION_ENDPOINTS,
+    AmazonOrder,
+    AmazonOrderStatus,
     AmazonStore,
     AmazonStoreChange,
     ApiVersion,
     ChannelSettings,
     CustomerCreation,
+    EventDirection,
+    EventLevel,
     OrderNumberSource,
     OrderStatusMode,
+    OutboxMessage,
+    OutboxState,
     Region,
     SyncRun,
     SyncRunKind,
 )
+from saleschannel.amazon.origin import applying_amazon_change
+from saleschannel.amazon.outbox import CANCEL_REASON_LABELS, outbox_add_cancel
+from saleschannel.amazon.retrying import CONNECTION_TEST_RETRY, INTERACTIVE_CHECK_RETRY
+from saleschannel.amazon.spapi.gateway import AmazonError, Gateway
+from saleschannel.amazon.sync import sync_store
+from saleschannel.catalog.services import stock_release
 from saleschannel.core.errors import DomainError
+from saleschannel.sales.errors import OrderActionError
+from saleschannel.sales.models import AddressType, Order, OrderAddress, OrderState, OrderStatus
+from saleschannel.sales.services import order_cancel_for_channel, order_comment_add, stock_reference
+
+S = AmazonOrderStatus
 
 
 class AmazonChannelError(DomainError):
@@ -46,119 +73,18 @@ class AmazonChannelError(DomainError):
         return self.message
 
 
+class RetryNeedsConfirmation(AmazonChannelError):
+    """Amazon may already have applied the change and cannot tell: a person must confirm before it goes again."""
+
+
 CONNECTION_FIELDS = ("name", "seller_id", "region", "marketplace_ids", "store", "endpoint_override",
                      "token_url_override", "api_version", "time_scale", "pacing_enabled", "is_active")
 ORDER_SETTINGS_FIELDS = ("import_enabled", "import_store", "customer_creation", "order_number_source",
                          "reserve_pending", "order_status_mode", "custom_processing_status", "invoice_on_import",
                          "import_fba", "sync_frequency_minutes")
-SECRET_FIELDS = ("client_id", "client_secret", "refresh_token")
-URL_FIELDS = ("endpoint_override", "token_url_override")
 SYSTEM_ACTOR = "system"
-# Amazon's own hosts, suggested by the form (DESIGN.md §5): the regional SP-API endpoints, their sandboxes, LWA.
-SUGGESTED_ENDPOINTS = (*REGION_ENDPOINTS.values(),
-                       *(url.replace("https://", "https://sandbox.") for url in REGION_ENDPOINTS.values()))
-SUGGESTED_TOKEN_URLS = (LWA_TOKEN_URL,)
-LOOPBACK_NAMES = frozenset({"localhost"})
 
 logger = logging.getLogger(__name__)
-
-
-# --- Where secrets may go (DESIGN.md §4.1): the rules, in one place --------------------------------------------
-
-
-def override_url_problem(value: str) -> str | None:
-    """Why ``value`` cannot be an endpoint or LWA token URL override, or None (empty means Amazon's own).
-
-    An ``https`` URL with a host, or ``http`` only on loopback (127.0.0.0/8, ::1, localhost: the sandbox); never a
-    user name or password, a query or a fragment. The secrets are posted there.
-    """
-    value = (value or "").strip()
-    if not value:
-        return None
-    if any(ch.isspace() or ch == "\\" or ord(ch) < 32 for ch in value):
-        return _("The URL must not contain spaces or backslashes.")
-    try:
-        parts = urlsplit(value)
-        port = parts.port
-    except ValueError:
-        return _("Enter a valid URL, e.g. https://sellingpartnerapi-na.amazon.com.")
-    scheme = parts.scheme.lower()
-    if scheme not in ("https", "http"):
-        return _("The URL must start with https:// (http:// only for 127.0.0.1, ::1 or localhost).")
-    if "@" in parts.netloc:
-        return _("The URL must not contain a user name or password.")
-    host = (parts.hostname or "").lower()
-    if not host:
-        return _("The URL must name a host, e.g. https://sellingpartnerapi-na.amazon.com.")
-    if port == 0:
-        return _("Enter a valid URL, e.g. https://sellingpartnerapi-na.amazon.com.")
-    if parts.fragment or "#" in value:
-        return _("The URL must not contain a fragment (#...).")
-    if parts.query or "?" in value:
-        return _("The URL must not contain a query (?...).")
-    if scheme == "http" and not _is_loopback(host):
-        return _("Secrets are sent to this URL: use https://. Plain http:// is allowed only on this machine "
-                 "(127.0.0.1, ::1 or localhost).")
-    return None
-
-
-def _is_loopback(host: str) -> bool:
-    if host in LOOPBACK_NAMES:
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def validate_override_url(value: str) -> None:
-    """Django validator form of ``override_url_problem`` (the form shows the same message)."""
-    problem = override_url_problem(value)
-    if problem:
-        raise ValidationError(problem, code="override_url")
-
-
-def _same_url(a: str, b: str) -> bool:
-    """One destination, spelled alike or not (case of scheme and host, a trailing slash)."""
-    def canonical(value: str) -> tuple:
-        value = (value or "").strip()
-        if not value:
-            return ()
-        try:
-            parts = urlsplit(value)
-            return (parts.scheme.lower(), (parts.hostname or "").lower(), parts.port, parts.path.rstrip("/"),
-                    parts.query, parts.fragment, parts.username, parts.password)
-        except ValueError:
-            return (value,)
-    return canonical(a) == canonical(b)
-
-
-def changed_destinations(saved: AmazonStore | None, candidate: AmazonStore) -> list[str]:
-    """The override fields of ``candidate`` that send the secrets somewhere ``saved`` (the database row) did not."""
-    if saved is None:
-        return []
-    return [name for name in URL_FIELDS if not _same_url(getattr(saved, name), getattr(candidate, name))]
-
-
-def secrets_for_destination_problem(*, saved: AmazonStore | None, candidate: AmazonStore, secrets: dict,
-                                    testing: bool = False) -> tuple[str, str] | None:
-    """(message, field) when ``candidate`` would send the stored secrets to an address they were not saved with.
-
-    Changing the endpoint or the LWA token URL override needs the client id, client secret and refresh token in
-    the same save (or the same test): stored secrets only ever go where they were saved to go.
-    """
-    if not changed_destinations(saved, candidate):
-        return None
-    missing = [name for name in SECRET_FIELDS if not (secrets.get(name) or "").strip()]
-    if not missing:
-        return None
-    if testing:
-        message = _("The endpoint or LWA token URL differs from the saved one: enter the LWA client id, client "
-                    "secret and refresh token to test with them. Stored secrets are never sent to a new address.")
-    else:
-        message = _("The endpoint or LWA token URL changed: enter the LWA client id, client secret and refresh "
-                    "token again in the same save. Stored secrets are never sent to a new address.")
-    return message, missing[0]
 
 
 def _saved(amazon_store: AmazonStore | None) -> AmazonStore | None:
@@ -217,8 +143,6 @@ def _clean_marketplaces(value) -> list[str]:
 
 def processing_statuses() -> list[tuple[str, str]]:
     """Statuses that Order Settings may choose for imported orders (processing state; never complete/closed)."""
-    from saleschannel.sales.models import OrderState, OrderStatus
-
     return list(OrderStatus.objects.filter(state=OrderState.PROCESSING).values_list("code", "label"))
 
 
@@ -270,8 +194,6 @@ CURRENCY_FIELDS = frozenset({"marketplace_ids", "store", "import_store"})
 def _check_currencies(amazon_store: AmazonStore, *, changed: set[str]) -> None:
     """Every marketplace must sell in the currency of the Commerce store its orders go to (the import store, else
     the linked one): an order in another currency cannot become a Commerce order. Unknown ids are let through."""
-    from saleschannel.amazon.marketplaces import marketplace
-
     target = amazon_store.target_store
     for marketplace_id in amazon_store.marketplace_ids:
         known = marketplace(marketplace_id)
@@ -377,8 +299,6 @@ def amazon_store_test_connection(*, amazon_store: AmazonStore | None, changes: d
     changed endpoint or token URL without all three credentials entered is refused (``AmazonChannelError``,
     nothing sent), like a URL that breaks the override rules.
     """
-    from saleschannel.amazon.spapi.gateway import AmazonError, Gateway, RetryPolicy
-
     changes = dict(changes or {})
     unknown = set(changes) - set(CONNECTION_FIELDS) - set(ORDER_SETTINGS_FIELDS)
     if unknown:
@@ -398,7 +318,7 @@ def amazon_store_test_connection(*, amazon_store: AmazonStore | None, changes: d
         raise AmazonChannelError(problem[0], field=problem[1])
     candidate.set_credentials(**{name: value for name, value in secrets.items() if (value or "").strip()})
     try:
-        with Gateway.for_store(candidate, retry=RetryPolicy(max_attempts=3, max_total_seconds=20),
+        with Gateway.for_store(candidate, retry=CONNECTION_TEST_RETRY,
                                max_pacing_wait=5) as gateway:
             return True, gateway.test_connection()
     except CredentialDecryptionError as error:
@@ -409,20 +329,190 @@ def amazon_store_test_connection(*, amazon_store: AmazonStore | None, changes: d
 
 def amazon_store_sync_now(*, amazon_store: AmazonStore) -> None:
     """Queue a sync of the store (after the current transaction commits)."""
-    from saleschannel.amazon.tasks import amazon_sync_store
-
     store_id = amazon_store.pk
-    transaction.on_commit(lambda: amazon_sync_store(store_id))
+    transaction.on_commit(lambda: tasks.amazon_sync_store(store_id))
 
 
 def amazon_store_sync(*, amazon_store: AmazonStore, **kwargs) -> SyncRun:
     """Run one sync pass now, in this process (CLI, tasks)."""
-    from saleschannel.amazon.sync import sync_store
-
     return sync_store(store=amazon_store, **kwargs)
 
 
 def amazon_store_backfill(*, amazon_store: AmazonStore, since: datetime, **kwargs) -> SyncRun:
-    from saleschannel.amazon.sync import sync_store
-
+    """Run one backfill pass now, in this process: the orders Amazon changed since ``since``."""
     return sync_store(store=amazon_store, since=since, kind=SyncRunKind.BACKFILL, **kwargs)
+
+
+# --- Staff actions on Amazon orders --------------------------------------------------------------------------
+
+
+def amazon_order_cancel(*, amazon_order: AmazonOrder, reason: str, actor) -> OutboxMessage:
+    """Cancel an Unshipped Amazon order with a reason: Amazon is told by feed; locally the Amazon order is Canceled,
+    its reservations released and the Commerce order canceled (or refunded in full when it was invoiced)."""
+    if reason not in feeds.CANCEL_REASONS:
+        raise AmazonChannelError(_("Choose a reason for the cancellation."), field="reason")
+    with transaction.atomic():
+        order = AmazonOrder.objects.select_for_update().get(pk=amazon_order.pk)
+        commerce = None
+        if order.commerce_order_id:
+            commerce = Order.objects.prefetch_related("items").get(pk=order.commerce_order_id)
+        # The one rule the buttons, the dialog and the API ask too, checked again under the lock.
+        verdict = rules.can_cancel_on_amazon(order, commerce_order=commerce)
+        if not verdict:
+            raise AmazonChannelError(str(verdict.reason), field="reason")
+        label = CANCEL_REASON_LABELS[reason]
+        comment = _("Canceled from Amazon Order Details. Reason: %(reason)s.") % {"reason": label}
+        try:
+            with applying_amazon_change():  # the channel must neither refuse this nor echo it: we send it below
+                if commerce is not None and commerce.state not in (OrderState.CANCELED, OrderState.CLOSED):
+                    # The same Commerce outcome as a cancellation coming from Amazon, whatever was paid.
+                    order_cancel_for_channel(order=commerce, reason=str(label), comment=comment, actor=actor)
+                    stock_release(reference=stock_reference(commerce))
+        except OrderActionError as error:
+            raise AmazonChannelError(error.message, field="reason") from None
+        if order.is_reserved:
+            stock_release(reference=order.reservation_reference)
+        order.is_reserved = False
+        order.status = S.CANCELED
+        order.save(update_fields=["is_reserved", "status", "updated_at"])
+        message = outbox_add_cancel(amazon_order=order, reason=reason, actor=actor)
+    amazon_order.refresh_from_db()
+    return message
+
+
+ADDRESS_FIELDS = ("ship_address_line1", "ship_address_line2", "ship_address_line3", "ship_city", "ship_region",
+                  "ship_postal_code", "ship_country_code")
+# Amazon order field → Commerce OrderAddress field.
+COMMERCE_ADDRESS = {
+    "ship_address_line1": "street1", "ship_address_line2": "street2", "ship_address_line3": "street3",
+    "ship_city": "city", "ship_region": "region", "ship_postal_code": "postcode", "ship_country_code": "country_code",
+}
+
+
+def amazon_order_address_update(*, amazon_order: AmazonOrder, address: dict, actor) -> list[str]:
+    """Correct an undeliverable shipping address; the Commerce order's shipping address follows. Later syncs keep
+    the correction. Returns the fields that changed."""
+    unknown = set(address) - set(ADDRESS_FIELDS)
+    if unknown:
+        raise AmazonChannelError(_("Unknown address field: %(name)s") % {"name": sorted(unknown)[0]})
+    cleaned = {name: str(value or "").strip() for name, value in address.items()}
+    if "ship_address_line1" in cleaned and not cleaned["ship_address_line1"]:
+        raise AmazonChannelError(_("Enter the first address line."), field="ship_address_line1")
+    if "ship_country_code" in cleaned:
+        country = cleaned["ship_country_code"].upper()
+        if len(country) != 2 or not country.isalpha():
+            raise AmazonChannelError(_("Enter the country as a two-letter code (e.g. US)."),
+                                     field="ship_country_code")
+        cleaned["ship_country_code"] = country
+    for name, value in cleaned.items():
+        limit = AmazonOrder._meta.get_field(name).max_length
+        if len(value) > limit:
+            raise AmazonChannelError(_("This value is too long (at most %(max)d characters).") % {"max": limit},
+                                     field=name)
+    with transaction.atomic():
+        order = AmazonOrder.objects.select_for_update().get(pk=amazon_order.pk)
+        verdict = rules.can_edit_address(order)  # the rule the screen asks too, checked again under the lock
+        if not verdict:
+            raise AmazonChannelError(verdict.reason)
+        changed = [name for name, value in cleaned.items() if getattr(order, name) != value]
+        if not changed:
+            return []
+        for name in changed:
+            setattr(order, name, cleaned[name])
+        order.address_edited_at = timezone.now()
+        order.save(update_fields=[*changed, "address_edited_at", "updated_at"])
+        # The address itself is personal data: the log names the fields, not their values.
+        _event(order, "address", msg("address_corrected", fields=changed), actor=actor,
+               direction=EventDirection.LOCAL)
+        if order.commerce_order_id:
+            OrderAddress.objects.filter(order_id=order.commerce_order_id, address_type=AddressType.SHIPPING).update(
+                **{COMMERCE_ADDRESS[name]: cleaned[name] for name in changed})
+            order_comment_add(order=order.commerce_order, actor=actor,
+                              comment=_("Shipping address corrected from Amazon Order Details."))
+    amazon_order.refresh_from_db()
+    return changed
+
+
+def outbox_check(*, message: OutboxMessage, actor=OUTBOUND_ACTOR, gateway=None) -> OutboxMessage:
+    """Before a retry by hand: ask Amazon what became of a feed whose submission has an unknown outcome.
+
+    Amazon's Orders API shows no refunds (neither getOrder 2026-01-01 nor v0), so its feeds are what can tell: no
+    feed of ours since the submission → it was not applied (sending it is safe); one → it is this message's, which
+    is followed instead of being sent; several, or Amazon cannot be reached → still unknown (the retry then needs a
+    confirmation, see ``rules.outbox_retry_verdict``). What Amazon showed is recorded on the message."""
+    if (message.kind not in FEED_KINDS or not message.outcome_unknown or message.feed_id
+            or message.feed_submitted_at is None or message.state not in rules.RETRYABLE_STATES):
+        return message
+    message = OutboxMessage.objects.select_related("amazon_order__store").get(pk=message.pk)
+    own_gateway = gateway is None
+    try:
+        if own_gateway:
+            gateway = Gateway.for_store(message.amazon_order.store, max_pacing_wait=15,
+                                        retry=INTERACTIVE_CHECK_RETRY)
+        found = feed_delivery.look_for_feed(gateway, message)
+    except AmazonError as error:
+        lookup = {**(message.feed_lookup or {}), "at": timezone.now().isoformat(), "verdict": "unreachable",
+                  "error": error.message[:500]}
+        OutboxMessage.objects.filter(pk=message.pk).update(feed_lookup=lookup)
+        _event(message.amazon_order, "outbox_check", msg("outbox_unreachable", kind=message.kind,
+                                                          error=error.message),
+               level=EventLevel.WARNING, outbox=message, actor=actor, note=False)
+        message.refresh_from_db()
+        return message
+    finally:
+        if own_gateway and gateway is not None:
+            gateway.close()
+    with transaction.atomic():
+        if found is None:
+            _event(message.amazon_order, "outbox_check", msg("outbox_no_feed", kind=message.kind),
+                   outbox=message, actor=actor, note=False)
+        elif found.state == OutboxState.SENT:
+            OutboxMessage.objects.filter(pk=message.pk).update(
+                state=OutboxState.SENT, feed_id=message.feed_id, feed_status=message.feed_status,
+                outcome_unknown=False, feed_lookup=message.feed_lookup, attempts=0, next_attempt_at=None,
+                lease_expires_at=None, last_error="", updated_at=timezone.now())
+            _event(message.amazon_order, "outbox_check", found.note, outbox=message, actor=actor)
+            _deliver_on_commit(message.pk)
+        else:
+            OutboxMessage.objects.filter(pk=message.pk).update(last_error=found.note[:2000],
+                                                               updated_at=timezone.now())
+            _event(message.amazon_order, "outbox_check", found.note, level=EventLevel.WARNING, outbox=message,
+                   actor=actor, note=False)
+    message.refresh_from_db()
+    return message
+
+
+def outbox_retry(*, message: OutboxMessage, actor, confirmed: bool = False, gateway=None) -> OutboxMessage:
+    """Send a failed or dead-lettered message again now, with a fresh count of attempts.
+
+    A refund whose outcome is unknown is first looked for on Amazon (``outbox_check``): found, it is followed and
+    not sent; not there, it is sent. When Amazon cannot tell, ``RetryNeedsConfirmation`` says the risk, and only
+    ``confirmed=True`` (a person who checked Seller Central) sends it again. The rule is
+    ``rules.outbox_retry_verdict``."""
+    message = outbox_check(message=message, actor=actor, gateway=gateway)
+    if message.state == OutboxState.SENT and message.feed_id:
+        return message  # Amazon had it: followed, not sent again
+    with transaction.atomic():
+        locked = OutboxMessage.objects.select_for_update().select_related("amazon_order").get(pk=message.pk)
+        verdict = rules.outbox_retry_verdict(locked)
+        if not verdict.allowed:
+            raise AmazonChannelError(verdict.reason)
+        if verdict.needs_confirmation and not confirmed:
+            raise RetryNeedsConfirmation(verdict.reason)
+        changes = {"state": OutboxState.QUEUED, "attempts": 0, "next_attempt_at": None, "lease_expires_at": None}
+        if locked.feed_status in FEED_DONE_STATES:  # Amazon finished with that feed: send a new one
+            changes.update(feed_id="", feed_document_id="", feed_status="", processing_report={},
+                           feed_submitted_at=None, outcome_unknown=False)
+        elif locked.kind in FEED_KINDS and not locked.feed_id and locked.feed_submitted_at is not None:
+            # A person decided to send it again (a cancellation twice changes nothing; a refund was confirmed).
+            changes.update(feed_submitted_at=None, outcome_unknown=False)
+        OutboxMessage.objects.filter(pk=locked.pk).update(**changes, updated_at=timezone.now())
+        if verdict.needs_confirmation:
+            text = msg("outbox_retry_confirmed", kind=locked.kind, actor=delivery_label(actor),
+                       risk=verdict.reason)
+        else:
+            text = msg("outbox_retry", kind=locked.kind)
+        _event(locked.amazon_order, "outbox_retry", text, outbox=locked, actor=actor)
+        _deliver_on_commit(locked.pk)
+    message.refresh_from_db()
+    return message

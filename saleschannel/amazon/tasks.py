@@ -16,6 +16,8 @@ from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, db_task
 
 from saleschannel.amazon.models import AmazonStore
+from saleschannel.amazon.privacy import purge_old_logs, redact_personal_data
+from saleschannel.amazon.sync import retry_open_orders, sync_store
 
 logger = logging.getLogger(__name__)
 
@@ -38,13 +40,21 @@ def stores_due(now=None) -> list[AmazonStore]:
 @db_task()
 def amazon_sync_store(store_id: int) -> str:
     """One sync pass of one store (skipped when another pass holds the lock)."""
-    from saleschannel.amazon.sync import sync_store
-
     store = AmazonStore.objects.filter(pk=store_id, is_active=True).first()
     if store is None:
         return "gone"
     run = sync_store(store=store)
     return run.state
+
+
+@db_task()
+def amazon_retry_open_orders(store_id: int) -> int:
+    """Retry a store's orders in Error now (a product or SKU mapping they waited for appeared); returns how many
+    got their Commerce order."""
+    store = AmazonStore.objects.filter(pk=store_id, is_active=True).first()
+    if store is None:
+        return 0
+    return retry_open_orders(store=store).created
 
 
 def claim_due_stores(now=None) -> list[int]:
@@ -70,6 +80,5 @@ def amazon_schedule_syncs() -> int:
 
 @db_periodic_task(crontab(minute="17", hour="3"))
 def amazon_housekeeping() -> dict:
-    from saleschannel.amazon.privacy import purge_old_logs, redact_personal_data
-
+    """Daily: redact the personal data that is due, purge old logs."""
     return {"redacted": redact_personal_data(), "purged": purge_old_logs()}

@@ -1,6 +1,7 @@
 """Amazon screens (DESIGN.md §4.6): stores, store dashboard, Order Settings, All Amazon orders, Amazon Order Details.
 
-Thin views: changes go through ``services`` (stores, settings, sync) and ``outbound`` (cancel, address, retry); a
+Thin views: changes go through ``services`` (stores, settings, sync, cancel, address, retry), verdicts come from
+``rules``; a
 refused change (``AmazonChannelError``) becomes a message or a form error and changes nothing. Permissions: every
 role reads (Viewer: view permissions); an Operator (``sales.process_order``) cancels, corrects addresses, syncs
 and retries; an Administrator (``amazon.change_amazonstore``) connects stores and edits their settings.
@@ -19,17 +20,18 @@ from django.http import QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
-from saleschannel.amazon import channel, outbox, rules, services
+from saleschannel.amazon import channel, delivery, destinations, rules, selectors, services
 from saleschannel.amazon.forms import (
     AmazonOrderFilterForm,
     AmazonStoreForm,
     CancelOrderForm,
     OrderSettingsForm,
+    OutboxFilterForm,
     ShippingAddressForm,
 )
 from saleschannel.amazon.health import failing_text
@@ -49,12 +51,13 @@ from saleschannel.amazon.services import AmazonChannelError
 from saleschannel.core.access import require
 from saleschannel.core.money import format_money
 from saleschannel.core.querystring import query_string_with
-from saleschannel.sales.models import Order, OrderItem
+from saleschannel.sales.models import Order, OrderItem, ShipmentTrack
 
 S = AmazonOrderStatus
 VIEW_STORE = "amazon.view_amazonstore"
 VIEW_ORDER = "amazon.view_amazonorder"
 PROCESS = "sales.process_order"
+VIEW_OUTBOX = "amazon.view_outboxmessage"
 ADMIN = "amazon.change_amazonstore"
 RECENT_ORDERS = 60
 PAGE_SIZE = 50
@@ -87,7 +90,7 @@ def sync_health(store: AmazonStore) -> dict:
         "lag": (now - watermark) if watermark else None,
         "watermark": watermark,
         "errors_24h": failed_runs + error_events,
-        "queued_outbound": sum(outbox_counts.get(state, 0) for state in outbox.PENDING_STATES),
+        "queued_outbound": sum(outbox_counts.get(state, 0) for state in delivery.PENDING_STATES),
         "dead_outbound": outbox_counts.get(OutboxState.DEAD, 0),
         "orders_in_error": store.orders.filter(status=S.ERROR).count(),
         "last_error": store.last_error,
@@ -238,7 +241,7 @@ def read_only_set(request):
         messages.warning(request, _("Read-only mode is on: changes are queued and nothing is sent to Amazon."))
     else:
         messages.success(request, _("Read-only mode is off: queued changes are being sent to Amazon."))
-        outbox.deliver_due_later()
+        delivery.deliver_due_later()
     return redirect("amazon:store_list")
 
 
@@ -270,12 +273,16 @@ def store_edit(request, store_id: int | None = None):
                     amazon_store.refresh_from_db()  # the page shows what is saved, not the refused change
             else:
                 messages.success(request, _("You saved the Amazon store."))
+                if store_id is None:  # onboarding: the listings come next, then the orders (docs/amazon.md)
+                    messages.info(request, _("Next: Import your listings, so that the store's orders find their "
+                                             "products. Then its orders import with every sync."))
                 return redirect("amazon:store_dashboard", amazon_store.pk)
     status = 400 if form.is_bound and form.errors else 200
     changes = _connection_changes(amazon_store) if amazon_store else []
     return render(request, "amazon/store_edit.html", {
         "form": form, "amazon_store": amazon_store, "test_result": test_result, "connection_changes": changes,
-        "suggested_endpoints": services.SUGGESTED_ENDPOINTS, "suggested_token_urls": services.SUGGESTED_TOKEN_URLS,
+        "suggested_endpoints": destinations.SUGGESTED_ENDPOINTS,
+        "suggested_token_urls": destinations.SUGGESTED_TOKEN_URLS,
     }, status=status)
 
 
@@ -314,7 +321,15 @@ def store_dashboard(request, store_id: int):
         "can_process": request.user.has_perm(PROCESS),
         "can_admin": request.user.has_perm(ADMIN),
         "can_view_commerce": request.user.has_perm("sales.view_order"),
+        "can_view_outbox": request.user.has_perm(VIEW_OUTBOX),
+        "outbox_url": _outbox_url(store=amazon_store.pk, state=delivery.PENDING_STATES),
+        "dead_url": _outbox_url(store=amazon_store.pk, state=[OutboxState.DEAD]),
     })
+
+
+def _outbox_url(**filters) -> str:
+    """The outbox page filtered by ``filters`` (a list value repeats its key)."""
+    return f"{reverse('amazon:outbox_list')}?{urlencode(filters, doseq=True)}"
 
 
 @require(ADMIN)
@@ -367,8 +382,6 @@ TABS = ("details", "items", "tracking", "log")
 def _tracking_rows(order: AmazonOrder) -> list[dict]:
     if not order.commerce_order_id:
         return []
-    from saleschannel.sales.models import ShipmentTrack
-
     tracks = ShipmentTrack.objects.filter(shipment__order_id=order.commerce_order_id).select_related(
         "shipment").order_by("shipment__created_at", "id")
     method = order.commerce_order.shipping_method_title
@@ -412,7 +425,7 @@ def order_detail(request, order_id: int, *, cancel_form=None, address_form=None,
                                          .order_by("-created_at", "-id"))
     context = {
         "order": order, "tab": tab, "can_process": can_process,
-        "can_edit_address": can_process and not order.pii_redacted_at,
+        "can_edit_address": can_process and bool(rules.can_edit_address(order)),
         "total": format_money(order.order_total, order.currency or "USD") if order.order_total is not None else "—",
         "address_form": address_form or ShippingAddressForm.for_order(order),
         "can_view_commerce": request.user.has_perm("sales.view_order"),
@@ -450,7 +463,7 @@ def order_cancel(request, order_id: int):
             return redirect(back)
         return order_detail(request, order.pk, cancel_form=form, status=400)
     try:
-        outbox.amazon_order_cancel(amazon_order=order, reason=form.cleaned_data["reason"], actor=request.user)
+        services.amazon_order_cancel(amazon_order=order, reason=form.cleaned_data["reason"], actor=request.user)
     except AmazonChannelError as error:
         messages.error(request, error.message)
         return redirect(back)
@@ -466,7 +479,7 @@ def order_address_save(request, order_id: int):
     if not form.is_valid():
         return order_detail(request, order.pk, address_form=form, status=400)
     try:
-        changed = outbox.amazon_order_address_update(amazon_order=order, address=form.cleaned_data,
+        changed = services.amazon_order_address_update(amazon_order=order, address=form.cleaned_data,
                                                        actor=request.user)
     except AmazonChannelError as error:
         if error.field in form.fields:
@@ -481,17 +494,37 @@ def order_address_save(request, order_id: int):
     return redirect("amazon:order_detail", order.pk)
 
 
+@require(VIEW_OUTBOX)
+def outbox_list(request):
+    """Every message to Amazon across stores (filters: state, store, kind, day queued), newest first, with Retry
+    where ``rules.outbox_retry_verdict`` allows it and the rule's reason where it does not."""
+    stores = list(AmazonStore.objects.order_by("name").values_list("pk", "name"))
+    form = OutboxFilterForm(request.GET or None, stores=stores)
+    valid = form.is_valid() if request.GET else True
+    data = form.cleaned_data if request.GET and valid else {}
+    found = selectors.outbox_page_messages(
+        states=data.get("state"), kinds=data.get("kind"), store_id=data.get("store"),
+        created_from=_start_of(data["created_from"]) if data.get("created_from") else None,
+        created_before=_start_of(data["created_to"] + timedelta(days=1)) if data.get("created_to") else None)
+    page = Paginator(found, PAGE_SIZE).get_page(request.GET.get("page"))
+    filtered = any(data.get(key) for key in form.fields)
+    return render(request, "amazon/outbox_list.html", {
+        "form": form, "page": page, "outbox": _with_retry_verdicts(page.object_list), "filtered": filtered,
+        "can_process": request.user.has_perm(PROCESS), "can_view_commerce": request.user.has_perm("sales.view_order"),
+    }, status=200 if valid else 400)
+
+
 @require(PROCESS)
 @require_POST
 def outbox_retry(request, message_id: int):
     """Retry by hand. A refund Amazon may have applied is looked for first; when Amazon cannot tell, a confirmation
     step shows the exact risk (``rules.outbox_retry_verdict``) and only its "Send it again" button sends it."""
     message = get_object_or_404(OutboxMessage.objects.select_related("amazon_order"), pk=message_id)
-    back = reverse("amazon:order_detail", args=[message.amazon_order_id]) + "?tab=log"
+    back = _safe_next(request, reverse("amazon:order_detail", args=[message.amazon_order_id]) + "?tab=log")
     try:
-        message = outbox.outbox_retry(message=message, actor=request.user,
+        message = services.outbox_retry(message=message, actor=request.user,
                                         confirmed=request.POST.get("confirm") == "may-duplicate")
-    except outbox.RetryNeedsConfirmation as error:
+    except services.RetryNeedsConfirmation as error:
         return render(request, "amazon/outbox_retry_confirm.html",
                       {"message": message, "order": message.amazon_order, "risk": error.message, "back": back},
                       status=409)

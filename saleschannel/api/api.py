@@ -11,7 +11,7 @@ import json
 from ninja import NinjaAPI, Router
 from ninja.parser import Parser
 
-from saleschannel.api import documents, errors, orders
+from saleschannel.api import amazon_orders, documents, errors, orders, products, stores
 from saleschannel.api.errors import PROBLEM_CONTENT_TYPE, ApiProblem
 
 
@@ -42,9 +42,11 @@ api = SalesChannelAPI(
     title="Sales Channel API",
     version="1",
     description=(
-        "Orders of the Sales Channel back office for warehouses and ERPs. Authenticate with a personal API token: "
+        "Orders, Amazon orders, stores and products of the Sales Channel back office for warehouses and ERPs. "
+        "Authenticate with a personal API token: "
         "`Authorization: Bearer sc_...` (create one with `saleschannel api token create`). Errors are RFC 9457 "
-        "problems (`application/problem+json`). Every POST accepts an `Idempotency-Key` header. See docs/api.md."
+        "problems (`application/problem+json`). Every POST and PATCH accepts an `Idempotency-Key` header. See "
+        "docs/api.md."
     ),
     urls_namespace="api-v1",
     parser=JsonObjectParser(),
@@ -52,6 +54,9 @@ api = SalesChannelAPI(
 errors.install(api)
 api.add_router("", orders.router)
 api.add_router("", documents.router)
+api.add_router("", amazon_orders.router)
+api.add_router("", stores.router)
+api.add_router("", products.router)
 
 fallback = Router()  # added last: answers a problem, not Django's HTML page, for a path the API does not have
 

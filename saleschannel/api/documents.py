@@ -7,9 +7,6 @@ matching screens (``sales.view_invoice``, ``sales.view_shipment``, ``sales.view_
 
 from __future__ import annotations
 
-import base64
-import binascii
-
 from django.http import HttpResponse, QueryDict
 from django.utils.translation import gettext as _
 from ninja import Query, Router, Schema
@@ -24,7 +21,9 @@ from saleschannel.api.orders import (
     shipment_dict,
     with_lines,
 )
+from saleschannel.api.paging import page_by_pk
 from saleschannel.api.schemas import (
+    NO_NUL,
     CreditMemoOut,
     CreditMemoPageOut,
     InvoiceOut,
@@ -60,28 +59,13 @@ CREDITMEMOS = Kind(CreditMemo, selectors.creditmemo_grid_queryset, selectors.cre
 
 
 class DocumentListQuery(Schema):
-    q: str = Field("", max_length=200, description="The document grid's keyword: document or order number, "
-                                                     "customer email or name.")
-    order_id: str = Field("", description="Only the documents of this order.")
+    q: str = Field("", max_length=200, json_schema_extra=NO_NUL, description="The document grid's keyword: "
+                   "document or order number, customer email or name.")
+    order_id: str = Field("", description="Only the documents of this order.", pattern=r"^([1-9][0-9]{0,17})?$")
     created_from: str = Field("", description="Created from (YYYY-MM-DD, server time zone).")
     created_to: str = Field("", description="Created to, inclusive (YYYY-MM-DD).")
     cursor: str = Field("", max_length=64)
     limit: int = Field(50, ge=1, le=MAX_LIMIT)
-
-
-def _cursor(pk: int) -> str:
-    return base64.urlsafe_b64encode(str(pk).encode()).decode().rstrip("=")
-
-
-def _after(cursor: str) -> int:
-    try:
-        pk = parse_id(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("ascii"))
-    except (ValueError, binascii.Error):
-        pk = None
-    if pk is None:
-        raise ApiProblem(400, _("This cursor is not valid: give the next_cursor of a previous page."),
-                         field="cursor")
-    return pk
 
 
 def _list(kind: Kind, params: DocumentListQuery) -> dict:
@@ -102,13 +86,8 @@ def _list(kind: Kind, params: DocumentListQuery) -> dict:
         if order_id is None:
             raise ApiProblem(400, _("order_id is not an order id."), field="order_id")
         documents = documents.filter(order_id=order_id)
-    if params.cursor:
-        documents = documents.filter(pk__gt=_after(params.cursor))
-    page = list(with_lines(documents, kind.model)[:params.limit + 1])
-    more = len(page) > params.limit
-    page = page[:params.limit]
-    return {"items": [kind.present(document) for document in page],
-            "next_cursor": _cursor(page[-1].pk) if more else None}
+    page, next_cursor = page_by_pk(with_lines(documents, kind.model), cursor=params.cursor, limit=params.limit)
+    return {"items": [kind.present(document) for document in page], "next_cursor": next_cursor}
 
 
 def _missing(kind: Kind) -> ApiProblem:

@@ -85,7 +85,7 @@ def _field_name(loc) -> str:
     parts = [str(part) for part in loc]
     if parts and parts[0] in ("body", "query", "path", "header"):
         parts = parts[1:]
-    if parts and parts[0] == "payload":  # ninja names the body argument
+    if parts and parts[0] in ("payload", "params"):  # ninja names the body argument, and the query's
         parts = parts[1:]
     return ".".join(parts)
 

@@ -1,7 +1,7 @@
-"""``Idempotency-Key`` on every POST: a retried request gets the first response instead of acting twice.
+"""``Idempotency-Key`` on every POST and PATCH: a retried request gets the first response instead of acting twice.
 
-Every POST runs in one database transaction, with a key or without: a server error (5xx) rolls back everything the
-request did, so a failed request never leaves half an action behind.
+Every POST and PATCH runs in one database transaction, with a key or without: a server error (5xx) rolls back
+everything the request did, so a failed request never leaves half an action behind.
 
 The key's row is written in the same database transaction as the action itself:
 
@@ -39,6 +39,7 @@ HEADER = "Idempotency-Key"
 KEY_LIFETIME = timedelta(hours=24)
 KEY_PATTERN = re.compile(r"[\x21-\x7e]{1,255}")  # visible ASCII, no spaces
 NOT_STORED = frozenset({401, 403, 429})
+WRITE_METHODS = frozenset({"POST", "PATCH"})
 
 
 def request_hash(request) -> str:
@@ -80,7 +81,7 @@ def purge_expired(*, now=None) -> int:
 
 
 def _atomic(run, request, *args, **kwargs):
-    """Run a POST in one transaction: a server error (5xx) leaves nothing half done."""
+    """Run a write in one transaction: a server error (5xx) leaves nothing half done."""
     with transaction.atomic():
         response = run(request, *args, **kwargs)
         if response.status_code >= 500:
@@ -89,11 +90,11 @@ def _atomic(run, request, *args, **kwargs):
 
 
 def idempotent(run):
-    """Decorates a ninja operation's ``run`` (``decorate_view(idempotent)``) of a POST endpoint."""
+    """Decorates a ninja operation's ``run`` (``decorate_view(idempotent)``) of a POST or PATCH endpoint."""
 
     @wraps(run)
     def wrapper(request, *args, **kwargs):
-        if request.method != "POST":
+        if request.method not in WRITE_METHODS:
             return run(request, *args, **kwargs)
         key = request.headers.get(HEADER)
         if key is None:

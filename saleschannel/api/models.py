@@ -1,4 +1,4 @@
-"""REST API bookkeeping: personal API tokens and idempotency keys.
+"""REST API bookkeeping: personal API tokens, idempotency keys and webhooks.
 
 A token is shown once, when it is created; only its SHA-256 is stored (the secret is 256 random bits, so a plain
 hash is enough: nothing to brute-force). ``prefix`` is the token's first characters, kept to tell tokens apart in
@@ -58,3 +58,67 @@ class IdempotencyKey(models.Model):
 
     def __str__(self) -> str:
         return self.key
+
+
+class WebhookEndpoint(models.Model):
+    """A URL that receives signed JSON POSTs for the events it subscribes to (see ``webhooks.py``).
+
+    The signing secret is kept encrypted (the project's Fernet key, ``amazon.crypto``): it is needed in clear to sign,
+    and shown once, when the endpoint is created.
+    """
+
+    url = models.URLField(_("URL"), max_length=500)
+    description = models.CharField(_("description"), max_length=200, blank=True)
+    events = models.JSONField(_("events"), default=list, help_text=_("The event kinds sent; empty means all."))
+    secret_encrypted = models.TextField(editable=False)
+    active = models.BooleanField(_("active"), default=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                                   related_name="+", verbose_name=_("created by"))
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    disabled_reason = models.CharField(_("disabled because"), max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name = _("webhook endpoint")
+        verbose_name_plural = _("webhook endpoints")
+
+    def __str__(self) -> str:
+        return self.url
+
+    def wants(self, kind: str) -> bool:
+        return self.active and (not self.events or kind in self.events)
+
+
+class WebhookDelivery(models.Model):
+    """One event to send to one endpoint: written with the change, sent by the worker after commit."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        DELIVERED = "delivered", _("Delivered")
+        FAILED = "failed", _("Failed, will retry")
+        DEAD = "dead", _("Dead")
+
+    endpoint = models.ForeignKey(WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries",
+                                 verbose_name=_("endpoint"))
+    event_id = models.UUIDField(_("event id"), db_index=True)
+    kind = models.CharField(_("event"), max_length=64)
+    payload = models.JSONField(_("payload"))
+    occurred_at = models.DateTimeField(_("occurred"))
+    state = models.CharField(_("state"), max_length=16, choices=State.choices, default=State.PENDING)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    next_attempt_at = models.DateTimeField(_("next attempt"), default=timezone.now)
+    locked_until = models.DateTimeField(null=True, blank=True, editable=False)
+    last_status_code = models.PositiveSmallIntegerField(_("status code"), null=True, blank=True)
+    last_error = models.CharField(_("last error"), max_length=500, blank=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    delivered_at = models.DateTimeField(_("delivered"), null=True, blank=True)
+    requested_by = models.CharField(_("redelivery asked by"), max_length=150, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name = _("webhook delivery")
+        verbose_name_plural = _("webhook deliveries")
+        indexes = [models.Index(fields=["state", "next_attempt_at"], name="api_webhook_due")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} → {self.endpoint_id} ({self.state})"

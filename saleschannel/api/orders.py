@@ -2,7 +2,7 @@
 actions.
 
 Thin endpoints: the filters are the order grid's (``sales.grid.OrderGrid`` and ``sales.selectors``), every action
-is the service the screens call (``sales.services``; an Amazon order's cancellation is ``amazon.outbound``'s, as on
+is the service the screens call (``sales.services``; an Amazon order's cancellation is ``amazon.services``', as on
 Amazon Order Details), and what is allowed is ``sales.rules``'. A refused action is a ``DomainError`` the error
 handlers turn into a problem (``errors.py``).
 """
@@ -24,12 +24,15 @@ from ninja.decorators import decorate_view
 from ninja.responses import Status
 from pydantic import Field
 
-from saleschannel.amazon import feeds, outbox
-from saleschannel.amazon.services import AmazonChannelError
+from saleschannel.amazon import feeds
+from saleschannel.amazon.selectors import amazon_order_for
+from saleschannel.amazon.services import AmazonChannelError, amazon_order_cancel
 from saleschannel.api.auth import TokenAuth
 from saleschannel.api.errors import ApiProblem
 from saleschannel.api.idempotency import idempotent
 from saleschannel.api.schemas import (
+    DATETIME_OR_EMPTY,
+    NO_NUL,
     CancelIn,
     CommentIn,
     CreditMemoIn,
@@ -104,7 +107,7 @@ def _address(address) -> dict | None:
 
 
 def _amazon(order: Order) -> dict | None:
-    amazon = outbox.amazon_order_for(order)
+    amazon = amazon_order_for(order)
     if amazon is None:
         return None
     return {
@@ -279,20 +282,23 @@ def _moment(value: str, field: str) -> datetime:
 
 
 class OrderListQuery(Schema):
-    q: str = Field("", max_length=200, description="The grid's keyword: order, external or Amazon number, "
-                                                     "customer email, SKU, or words of names.")
+    q: str = Field("", max_length=200, json_schema_extra=NO_NUL, description="The grid's keyword: order, external "
+                   "or Amazon number, customer email, SKU, or words of names.")
     store: list[str] = Field(default_factory=list, description="Store ids.")
     status: list[str] = Field(default_factory=list, description="Status codes.")
-    state: list[str] = Field(default_factory=list, description="States: " + ", ".join(OrderState.values) + ".")
-    origin: str = Field("", description='The channel: "amazon", "other" (anything but Amazon) or "".')
+    state: list[str] = Field(default_factory=list, description="States: " + ", ".join(OrderState.values) + ".",
+                             json_schema_extra={"items": {"type": "string", "enum": list(OrderState.values)}})
+    origin: str = Field("", description='The channel: "amazon", "other" (anything but Amazon) or "".',
+                        json_schema_extra={"enum": ["", "amazon", "other"]})
     amazon_order_number: text(64) = ""
     created_from: str = Field("", description="Purchase date from (YYYY-MM-DD, server time zone).")
     created_to: str = Field("", description="Purchase date to, inclusive (YYYY-MM-DD).")
     total_min: str = ""
     total_max: str = ""
-    bill_to: str = Field("", max_length=128)
-    ship_to: str = Field("", max_length=128)
-    updated_since: str = Field("", description="Only orders changed at or after this ISO 8601 date and time.")
+    bill_to: str = Field("", max_length=128, json_schema_extra=NO_NUL)
+    ship_to: str = Field("", max_length=128, json_schema_extra=NO_NUL)
+    updated_since: str = Field("", description="Only orders changed at or after this ISO 8601 date and time.",
+                               json_schema_extra=DATETIME_OR_EMPTY)
     cursor: str = Field("", max_length=512)
     limit: int = Field(50, ge=1, le=MAX_LIMIT)
 
@@ -364,13 +370,17 @@ def get_order(request, order_id: str):
 
 # --- Actions -------------------------------------------------------------------------------------------------
 
+# An action's body is optional: left out, every field takes its default. It is a JSON object when given, never
+# null (the parser refuses anything else), so the default is an instance, not None: the schema says "an object".
+NO_INVOICE_BODY, NO_SHIPMENT_BODY, NO_CREDITMEMO_BODY = InvoiceIn(), ShipmentIn(), CreditMemoIn()
+NO_CANCEL_BODY, NO_COMMENT_BODY = CancelIn(), CommentIn()
+
 
 @router.post("/orders/{order_id}/invoices", response={201: InvoiceOut, **WRITE_ERRORS}, auth=TokenAuth(PROCESS),
              openapi_extra=IDEMPOTENCY_HEADER)
 @decorate_view(idempotent)
-def create_invoice(request, order_id: str, payload: InvoiceIn = None):
+def create_invoice(request, order_id: str, payload: InvoiceIn = NO_INVOICE_BODY):
     """Invoice (capture offline) the given quantities, or everything left to invoice."""
-    payload = payload or InvoiceIn()  # no body: every field's default
     order = _order(order_id)
     invoice = services.invoice_create(order=order, quantities=payload.quantities, comment=payload.comment,
                                       notify_customer=payload.notify_customer, actor=request.user)
@@ -380,10 +390,9 @@ def create_invoice(request, order_id: str, payload: InvoiceIn = None):
 @router.post("/orders/{order_id}/shipments", response={201: ShipmentOut, **WRITE_ERRORS}, auth=TokenAuth(PROCESS),
              openapi_extra=IDEMPOTENCY_HEADER)
 @decorate_view(idempotent)
-def create_shipment(request, order_id: str, payload: ShipmentIn = None):
+def create_shipment(request, order_id: str, payload: ShipmentIn = NO_SHIPMENT_BODY):
     """Ship the given quantities (or everything left to ship) with tracking numbers. On an Amazon order the
     shipment is confirmed to Amazon by the outbox, as from the screens."""
-    payload = payload or ShipmentIn()  # no body: every field's default
     order = _order(order_id)
     shipment = services.shipment_create(
         order=order, quantities=payload.quantities, tracks=[track.dict() for track in payload.tracks],
@@ -395,9 +404,8 @@ def create_shipment(request, order_id: str, payload: ShipmentIn = None):
              auth=TokenAuth(PROCESS),
              openapi_extra=IDEMPOTENCY_HEADER)
 @decorate_view(idempotent)
-def create_creditmemo(request, order_id: str, payload: CreditMemoIn = None):
+def create_creditmemo(request, order_id: str, payload: CreditMemoIn = NO_CREDITMEMO_BODY):
     """Refund (offline) quantities, shipping and adjustments."""
-    payload = payload or CreditMemoIn()  # no body: every field's default
     order = _order(order_id)
     memo = services.creditmemo_create(
         order=order, quantities=payload.quantities, return_to_stock=payload.return_to_stock,
@@ -410,15 +418,14 @@ def create_creditmemo(request, order_id: str, payload: CreditMemoIn = None):
 @router.post("/orders/{order_id}/cancel", response={200: OrderOut, **WRITE_ERRORS}, auth=TokenAuth(PROCESS),
              openapi_extra=IDEMPOTENCY_HEADER)
 @decorate_view(idempotent)
-def cancel_order(request, order_id: str, payload: CancelIn = None):
+def cancel_order(request, order_id: str, payload: CancelIn = NO_CANCEL_BODY):
     """Cancel what is neither invoiced nor shipped. An Amazon order needs one of Amazon's reasons and is canceled
     the Amazon way (as from Amazon Order Details): Amazon is told, what was invoiced is refunded."""
-    payload = payload or CancelIn()  # no body: every field's default
     order = _order(order_id)
-    amazon = outbox.amazon_order_for(order)
+    amazon = amazon_order_for(order)
     if amazon is not None:
         try:
-            outbox.amazon_order_cancel(amazon_order=amazon, reason=payload.reason, actor=request.user)
+            amazon_order_cancel(amazon_order=amazon, reason=payload.reason, actor=request.user)
         except AmazonChannelError as error:
             status = 409 if payload.reason in feeds.CANCEL_REASONS else 422
             raise ApiProblem(status, error.message, code="not_allowed" if status == 409 else "invalid",
@@ -451,9 +458,8 @@ def unhold_order(request, order_id: str):
 @router.post("/orders/{order_id}/comments", response={201: HistoryOut, **WRITE_ERRORS}, auth=TokenAuth(PROCESS),
              openapi_extra=IDEMPOTENCY_HEADER)
 @decorate_view(idempotent)
-def add_comment(request, order_id: str, payload: CommentIn = None):
+def add_comment(request, order_id: str, payload: CommentIn = NO_COMMENT_BODY):
     """Add a comment to the order's history, optionally changing its status and emailing the customer."""
-    payload = payload or CommentIn()  # no body: every field's default
     order = _order(order_id)
     line = services.order_comment_add(order=order, comment=payload.comment, status=payload.status or None,
                                       notify_customer=payload.notify_customer,

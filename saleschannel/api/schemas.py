@@ -8,13 +8,15 @@ decides anything: the services and rules do.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from decimal import Decimal
 from typing import Annotated
 
 from ninja import Schema
-from pydantic import AfterValidator, Field, StrictBool, StrictInt
+from pydantic import AfterValidator, BeforeValidator, Field, StrictBool, StrictInt, WithJsonSchema
 
+from saleschannel.catalog.rules import MAX_QTY
 from saleschannel.sales import rules
 
 
@@ -29,11 +31,40 @@ def _storable(value: str) -> str:
     return value
 
 
+# What ``_storable`` refuses, said in the schema (JSON Schema patterns are ECMA regular expressions).
+NO_NUL = {"pattern": "^[^\\u0000]*$"}
+# An ISO 8601 date and time filter, or empty for none.
+DATETIME_OR_EMPTY = {"anyOf": [{"format": "date-time"}, {"maxLength": 0}]}
+
+
 def text(max_length: int):
-    return Annotated[str, Field(max_length=max_length), AfterValidator(_storable)]
+    return Annotated[str, Field(max_length=max_length, json_schema_extra=NO_NUL), AfterValidator(_storable)]
 
 
-Quantities = dict[str, StrictInt]
+def _whole_number(value):
+    """JSON Schema's "integer" takes 3.0 too (a number whose fraction is zero); nothing else becomes one."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+# Units: a JSON integer (3, or 3.0); never text, a boolean or a fraction.
+WholeNumber = Annotated[StrictInt, BeforeValidator(_whole_number)]
+Quantities = dict[str, WholeNumber]
+# An amount given as text: a plain decimal ("19.99", "-2", ".5"). The schema says so, and the validator refuses the
+# rest before the Decimal parser sees it (no exponent, spaces, "NaN" or "1_000": what the schema does not promise).
+MONEY_PATTERN = r"^[+-]?(\d+(\.\d*)?|\.\d+)$"
+
+
+def _money_text(value):
+    if isinstance(value, str) and not re.fullmatch(MONEY_PATTERN, value):
+        raise ValueError("must be a decimal number such as 19.99")
+    return value
+
+
+Money = Annotated[Decimal, BeforeValidator(_money_text),
+                  WithJsonSchema({"anyOf": [{"type": "number"}, {"type": "string", "pattern": MONEY_PATTERN}]})]
+STOCK_LINES_MAX = 1000
 Text = text(65535)
 
 
@@ -276,6 +307,202 @@ class ProblemOut(Schema):
     errors: list[dict] | None = None
 
 
+
+# --- Output: Amazon orders, outbox, stores, products ---------------------------------------------------------
+
+
+class AmazonStoreRefOut(Schema):
+    id: int
+    name: str
+
+
+class CommerceOrderRefOut(Schema):
+    id: int
+    number: str
+
+
+class AmazonBuyerOut(Schema):
+    name: str
+    email: str
+    company: str
+
+
+class AmazonAddressOut(Schema):
+    name: str
+    company: str
+    line1: str
+    line2: str
+    line3: str
+    city: str
+    region: str
+    postal_code: str
+    country_code: str
+    phone: str
+
+
+class AmazonItemOut(Schema):
+    order_item_id: str
+    asin: str
+    seller_sku: str
+    title: str
+    condition: str
+    qty_ordered: int
+    qty_shipped: int
+    item_price: Decimal = Field(description="Amazon's ItemPrice: unit price × quantity.")
+    item_tax: Decimal
+    shipping_price: Decimal
+    shipping_tax: Decimal
+    promotion_discount: Decimal
+    buyer_requested_cancel: bool
+
+
+class AmazonOrderSummaryOut(Schema):
+    amazon_order_number: str
+    store: AmazonStoreRefOut
+    marketplace_id: str
+    status: str = Field(description="What the Amazon grids show: Amazon's status, or the local Error / Completed.")
+    amazon_status: str = Field(description="The status Amazon reported last.")
+    fulfillment_channel: str = Field(description="MFN (shipped by the merchant) or AFN (by Amazon, FBA).")
+    currency: str
+    order_total: Decimal | None = Field(description="Null while Pending (Amazon gives no prices yet).")
+    is_prime: bool
+    is_business: bool
+    is_replacement: bool
+    purchase_date: datetime
+    latest_ship_date: datetime | None
+    latest_delivery_date: datetime | None
+    items_shipped: int
+    items_unshipped: int
+    buyer_cancel_requested: bool
+    buyer_cancel_reason: str
+    buyer: AmazonBuyerOut | None = Field(description="Null once the personal data was redacted.")
+    shipping_address: AmazonAddressOut | None = Field(description="Null once the personal data was redacted.")
+    personal_data_redacted_at: datetime | None
+    commerce_order: CommerceOrderRefOut | None = Field(description="The Commerce order it was imported as.")
+    import_error: str = Field(description="Why the Commerce order could not be created (status Error).")
+    items: list[AmazonItemOut]
+    created_at: datetime
+    updated_at: datetime
+
+
+class OutboxMessageOut(Schema):
+    id: int
+    amazon_order_number: str
+    store_id: int = Field(description="The Amazon store.")
+    kind: str = Field(description="shipment, cancel or refund.")
+    state: str = Field(description="queued, sending, sent (feed submitted), accepted, failed (retried at "
+                                   "next_attempt_at) or dead (gave up).")
+    attempts: int
+    next_attempt_at: datetime | None
+    last_error: str
+    outcome_unknown: bool = Field(description="Amazon may have done it: it is looked for before anything is sent "
+                                              "again.")
+    feed_id: str
+    feed_status: str
+    package_reference_id: int | None
+    shipment_id: int | None
+    creditmemo_id: int | None
+    created_at: datetime
+    updated_at: datetime
+    sent_at: datetime | None
+    completed_at: datetime | None
+
+
+class OutboxSummaryOut(Schema):
+    counts: dict[str, int] = Field(description="Messages per state.")
+    messages: list[OutboxMessageOut] = Field(description="Newest first.")
+
+
+class AmazonOrderOut(AmazonOrderSummaryOut):
+    sales_channel: str
+    ship_service_level: str
+    shipment_service_level_category: str
+    payment_method: str
+    notes: str
+    is_reserved: bool = Field(description="Whether stock is reserved for it (before its import).")
+    address_corrected_at: datetime | None
+    outbox: OutboxSummaryOut
+
+
+class AmazonOrderPageOut(Schema):
+    items: list[AmazonOrderSummaryOut]
+    next_cursor: str | None = Field(description="Give it as `cursor` for the next page; null on the last page.")
+
+
+class OutboxPageOut(Schema):
+    items: list[OutboxMessageOut]
+    next_cursor: str | None = Field(description="Give it as `cursor` for the next page; null on the last page.")
+
+
+class SyncHealthOut(Schema):
+    last_successful_sync_at: datetime | None
+    synced_up_to: datetime | None = Field(description="The watermark: Amazon's changes up to here are imported.")
+    lag_seconds: int | None = Field(description="How far behind now the watermark is.")
+    failing_since: datetime | None = Field(description="Start of the current streak of failed syncs, or null.")
+    failures_in_row: int
+    alerted_at: datetime | None
+    last_error: str
+    last_error_at: datetime | None
+    errors_24h: int = Field(description="Failed syncs and order errors in the last 24 hours.")
+    orders_in_error: int
+    queued_outbound: int = Field(description="Messages on their way to Amazon.")
+    dead_outbound: int = Field(description="Messages Amazon never took (dead letters).")
+
+
+class AmazonStoreOut(Schema):
+    id: int
+    name: str
+    seller_id: str
+    region: str
+    marketplace_ids: list[str]
+    is_active: bool
+    import_enabled: bool
+    import_store_id: int | None = Field(description="The Commerce store orders are imported into (null: this one).")
+    invoice_on_import: bool
+    import_fba: bool
+    sync_frequency_minutes: int
+    health: SyncHealthOut
+
+
+class CommerceStoreOut(Schema):
+    id: int
+    code: str
+    name: str
+    currency: str
+    locale: str
+    order_number_prefix: str
+    is_active: bool
+    amazon_stores: list[AmazonStoreOut]
+
+
+class StoreListOut(Schema):
+    items: list[CommerceStoreOut]
+
+
+class ProductOut(Schema):
+    id: int
+    sku: str
+    name: str
+    price: Decimal
+    enabled: bool
+    manage_stock: bool
+    qty: int = Field(description="Units physically in stock.")
+    qty_reserved: int = Field(description="Units promised to orders that have not shipped yet.")
+    salable_qty: int = Field(description="qty - qty_reserved (never below 0).")
+    is_in_stock: bool = Field(description="Stock status set by staff.")
+    created_at: datetime
+    updated_at: datetime
+
+
+class ProductPageOut(Schema):
+    items: list[ProductOut]
+    next_cursor: str | None = Field(description="Give it as `cursor` for the next page; null on the last page.")
+
+
+class StockUpdateOut(Schema):
+    items: list[ProductOut] = Field(description="The products, in the order of the lines.")
+
+
 # --- Input -------------------------------------------------------------------------------------------------------
 
 
@@ -302,11 +529,11 @@ class ShipmentIn(Schema):
 class CreditMemoIn(Schema):
     quantities: Quantities | None = Field(None, description="{order item id: units}; leave out for every unit "
                                                             "invoiced and not refunded.")
-    return_to_stock: list[StrictInt] | StrictBool = Field(
+    return_to_stock: list[WholeNumber] | StrictBool = Field(
         default_factory=list, description="Order item ids whose shipped units go back to stock, or true for all.")
-    shipping_refund: Decimal | None = Field(None, description="Leave out for all the shipping not refunded yet.")
-    adjustment_refund: Decimal = Decimal("0")
-    adjustment_fee: Decimal = Decimal("0")
+    shipping_refund: Money | None = Field(None, description="Leave out for all the shipping not refunded yet.")
+    adjustment_refund: Money = Decimal("0")
+    adjustment_fee: Money = Decimal("0")
     comment: Text = ""
     notify_customer: StrictBool = False
 
@@ -325,3 +552,14 @@ class CommentIn(Schema):
     status: text(32) | None = None
     notify_customer: StrictBool = False
     visible_on_front: StrictBool = False
+
+
+class StockLineIn(Schema):
+    sku: text(64) = Field(min_length=1)
+    quantity: WholeNumber = Field(ge=0, le=MAX_QTY, description="Units physically in stock; never below the units "
+                                                              "reserved for orders (`qty_reserved`).")
+
+
+class StockUpdateIn(Schema):
+    lines: list[StockLineIn] = Field(min_length=1, max_length=STOCK_LINES_MAX,
+                                     description=f"1 to {STOCK_LINES_MAX} lines, one per SKU.")

@@ -7,6 +7,8 @@ class CatalogConfig(AppConfig):
     label = "catalog"
 
     def ready(self) -> None:
+        # Imported in ready(), not at module level: core.roles imports django.contrib.auth.models, which Django
+        # refuses to load while it is still importing the apps' AppConfig modules (AppRegistryNotReady).
         from saleschannel.core import navigation, roles
 
         # Operators create products (screens, CSV import) as well as change them; Viewers only read.

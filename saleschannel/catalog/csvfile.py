@@ -45,6 +45,7 @@ from django.utils.translation import gettext as _
 
 from saleschannel.catalog import rules
 from saleschannel.catalog.models import Product, ProductChange
+from saleschannel.core import events
 from saleschannel.core.bulk import insert_new
 from saleschannel.core.errors import DomainError
 
@@ -366,6 +367,9 @@ def apply(plan: Plan, *, actor: str, source: str, progress: Progress | None = No
     except IntegrityError:
         raise CsvFileError(_("Another change to the same products was saved during the import, so nothing was "
                              "written: import the file again."))
+    skus = [product.sku for product in new] + [product.sku for product, _changes in updates]
+    if skus:
+        events.publish(events.PRODUCTS_AVAILABLE, {"skus": skus})
 
 
 def _update_rows(products: list[Product], changes: list[dict], now) -> None:

@@ -22,6 +22,10 @@ from django.utils.translation import gettext as _
 
 from saleschannel.core.money import MAX_AMOUNT, MONEY_DECIMAL_PLACES, minor_units
 
+# The product fields whose change may let an order that waited for the product go through (services then publish
+# ``core.events.PRODUCTS_AVAILABLE``).
+SALABLE_FIELDS = frozenset({"sku", "enabled", "is_in_stock", "qty"})
+
 PREFIX_MAX_LENGTH = 8
 PREFIX_PATTERN = re.compile(rf"[A-Z0-9-]{{1,{PREFIX_MAX_LENGTH}}}")
 
@@ -35,7 +39,7 @@ def order_number_prefix_problem(prefix, *, store=None) -> str | None:
         return _("The order number prefix is limited to %(max)d characters.") % {"max": PREFIX_MAX_LENGTH}
     if not PREFIX_PATTERN.fullmatch(prefix):
         return _("The order number prefix may only contain capital letters A–Z, digits 0–9 and hyphens (-).")
-    from saleschannel.catalog.models import Store
+    from saleschannel.catalog.models import Store  # import cycle: catalog.models imports these rules
 
     others = Store.objects.filter(order_number_prefix=prefix)
     if store is not None and store.pk is not None:
@@ -115,7 +119,7 @@ def clean_sku(value) -> str:
 
 def sku_taken_by(sku: str, *, product=None):
     """The other product whose SKU equals ``sku`` without regard to case, or None."""
-    from saleschannel.catalog.models import Product
+    from saleschannel.catalog.models import Product  # import cycle: catalog.models imports these rules
 
     others = Product.objects.filter(sku__iexact=sku)
     if product is not None and product.pk is not None:
@@ -143,7 +147,7 @@ def clean_name(value) -> str:
 
 def price_decimals() -> int:
     """How many decimals a product price may have: the most of any store's currency, or 2 without stores."""
-    from saleschannel.catalog.models import Store  # models import these rules
+    from saleschannel.catalog.models import Store  # import cycle: catalog.models imports these rules
 
     currencies = set(Store.objects.values_list("currency", flat=True).distinct())
     if not currencies:

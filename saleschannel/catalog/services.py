@@ -26,7 +26,8 @@ from django.utils.translation import gettext as _
 
 from saleschannel.catalog import csvfile, rules
 from saleschannel.catalog.models import Product, ProductChange, StockReservation, Store
-from saleschannel.catalog.rules import order_number_prefix_problem
+from saleschannel.catalog.rules import SALABLE_FIELDS, order_number_prefix_problem
+from saleschannel.core import events
 from saleschannel.core.bulk import insert_new
 from saleschannel.core.errors import DomainError
 
@@ -463,6 +464,8 @@ def _product_write(product: Product | None, values: dict, *, actor, action: str,
             product=target, at=timezone.now(), actor=actor_label(actor), action=action, source=source[:150],
             changes={field: [_text(before.get(field)), _text(cleaned[field])] for field in changed},
         )
+        if target.enabled and (product is None or SALABLE_FIELDS.intersection(changed)):
+            events.publish(events.PRODUCTS_AVAILABLE, {"skus": [target.sku]})
     return target
 
 

@@ -68,7 +68,7 @@ def product_view(request, product_id: int):
 
 @require("catalog.add_product")
 def product_create(request):
-    form = ProductForm(request.POST or None, initial={"qty": "0"})
+    form = ProductForm(request.POST or None, initial={"qty": "0", "sku": request.GET.get("sku", "")[:64]})
     if request.method == "POST" and form.is_valid():
         try:
             product = services.product_create(**form.cleaned_data, actor=request.user)

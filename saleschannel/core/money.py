@@ -5,10 +5,15 @@ JPY (and a few others) have no minor unit, so an amount in yen is always a whole
 
 from __future__ import annotations
 
+import copy
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal, InvalidOperation, localcontext
 from functools import cache
 
+from babel import Locale, numbers
+from babel.numbers import NumberPattern
 from django.db import models
+
+from saleschannel.core.i18n import babel_locale
 
 ZERO_DECIMAL_CURRENCIES = frozenset({"JPY", "KRW", "CLP", "ISK", "VND"})
 
@@ -77,11 +82,44 @@ def is_exact(amount: Decimal, currency: str) -> bool:
         return amount == amount.quantize(quantum(currency))
 
 
-def format_money(amount: Decimal | None, currency: str) -> str:
+def format_money(amount: Decimal | None, currency: str, *, locale: str | None = None) -> str:
+    """``amount`` written for a reader: "$6,606.63" in English, "6 606,63 $US" in French.
+
+    Babel (CLDR) places the symbol, the separators and the sign for ``locale`` (a Django language code; the active
+    language by default). The number of decimals is the currency's minor unit here (``minor_units``), never
+    CLDR's (which gives 3 to a few currencies our columns keep to 2), and the Decimal is never turned into a float.
+    Display only: CSV cells, the API and stored amounts use plain numbers.
+    """
     if amount is None:
         return ""
-    places = minor_units(currency)
-    text = f"{amount:,.{places}f}"
-    symbols = {"USD": "$", "GBP": "£", "EUR": "€", "JPY": "¥"}
-    symbol = symbols.get(currency.upper())
-    return f"{symbol}{text}" if symbol else f"{text} {currency}"
+    code = (currency or "").upper() or "XXX"
+    places = minor_units(code)
+    value = amount if isinstance(amount, Decimal) else Decimal(str(amount))
+    reader = babel_locale(locale)
+    with localcontext() as context:  # room for every digit: ``1e30`` would not quantize in the default context
+        if value.is_finite():
+            context.prec = max(context.prec, value.adjusted() + places + 2)
+            value = value.quantize(quantum(code), rounding=ROUND_HALF_UP)
+        return _currency_pattern(reader, places).apply(value, reader, currency=code, currency_digits=False)
+
+
+def format_number(value, *, locale: str | None = None, places: int | None = None) -> str:
+    """A number (quantity, percentage) for a reader: "1,234.5" in English, "1 234,5" in French.
+
+    ``places`` fixes the number of decimals (``format_number(Decimal("8.25"), places=2)`` → "8,25" in French).
+    """
+    if value is None:
+        return ""
+    number = value if isinstance(value, Decimal) else Decimal(str(value))
+    if places is not None:
+        number = number.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+        pattern = "#,##0" + ("." + "0" * places if places else "")
+        return numbers.format_decimal(number, format=pattern, locale=babel_locale(locale))
+    return numbers.format_decimal(number, locale=babel_locale(locale), decimal_quantization=False)
+
+
+@cache
+def _currency_pattern(locale: Locale, places: int) -> NumberPattern:
+    pattern = copy.copy(locale.currency_formats["standard"])
+    pattern.frac_prec = (places, places)
+    return pattern

@@ -17,8 +17,10 @@ command or service asks.
 
 from __future__ import annotations
 
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
 from django.db import transaction
+from django.db.models import Q
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -94,9 +96,6 @@ def role_of(user) -> str:
 
 
 def _active_administrators():
-    from django.contrib.auth import get_user_model
-    from django.db.models import Q
-
     return get_user_model().objects.filter(Q(groups__name=ADMINISTRATOR) | Q(is_superuser=True), is_active=True)
 
 

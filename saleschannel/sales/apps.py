@@ -3,6 +3,7 @@ from django.db.models.signals import post_migrate
 
 
 def _ensure_default_statuses(sender, using="default", **kwargs):
+    # Imported here: this module loads before the app registry is ready, and statuses imports the models.
     from saleschannel.sales.statuses import ensure_default_statuses
 
     ensure_default_statuses(using=using)

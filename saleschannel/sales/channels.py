@@ -9,7 +9,7 @@ services call it explicitly, inside the same transaction as the change, so that 
   the Commerce change.
 
 These are plain method calls made by the services, not Django signals: the order of events is visible in
-``sales/services.py``.
+``sales/services/``.
 """
 
 from __future__ import annotations

@@ -9,6 +9,7 @@ already exist.
 from __future__ import annotations
 
 import random
+import unicodedata
 from collections import Counter
 from datetime import timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -187,18 +188,16 @@ def _place_order(rng, stores, products, customer_row, created_at, actor, send_em
         items.append({"sku": product.sku, "qty": qty, "price": price, "tax_amount": tax,
                       "tax_percent": tax_rate * 100, "discount_amount": discount})
     address = {"first_name": first, "last_name": last, **ADDRESSES[store_code]}
-    return services.order_create(
+    return services.order_create(draft=services.OrderDraft(
         store=store, items=items, customer=customer, customer_email=email, customer_first_name=first,
         customer_last_name=last, billing_address=address,
         shipping_method_code="flatrate", shipping_method_title="Flat Rate - Fixed",
         shipping_amount=shipping, shipping_tax_amount=(shipping * tax_rate).quantize(q, rounding=ROUND_HALF_UP),
-        created_at=created_at, send_email=send_email, actor=actor,
-    )
+        created_at=created_at, send_email=send_email,
+    ), actor=actor)
 
 
 def _ascii(text: str) -> str:
-    import unicodedata
-
     plain = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().replace(" ", "").replace("'", "")
     return plain or f"customer{sum(map(ord, text)) % 1000}"
 

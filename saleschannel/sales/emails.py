@@ -163,51 +163,29 @@ class TotalLine:
         return labelled(self.label, self.amount)
 
 
-def order_totals(order: Order) -> list[TotalLine]:
+def document_totals(document: Order | Invoice | CreditMemo) -> list[TotalLine]:
+    """The totals block of an order, invoice or credit memo email (and PDF), in the order's currency.
+
+    A discount or a credit memo's adjustments appear only when not zero; a credit memo's grand total is what was
+    refunded.
+    """
+    order = document if isinstance(document, Order) else document.order
     money = money_formatter(order)
     lines = [
-        TotalLine(_("Subtotal"), money(order.subtotal)),
-        TotalLine(_("Shipping & Handling"), money(order.shipping_amount)),
+        TotalLine(_("Subtotal"), money(document.subtotal)),
+        TotalLine(_("Shipping & Handling"), money(document.shipping_amount)),
     ]
-    if order.discount_amount:
-        lines.append(TotalLine(_("Discount"), deduction(order.discount_amount, order.currency)))
+    if document.discount_amount:
+        lines.append(TotalLine(_("Discount"), deduction(document.discount_amount, order.currency)))
+    is_creditmemo = isinstance(document, CreditMemo)
+    if is_creditmemo and document.adjustment_refund:
+        lines.append(TotalLine(_("Adjustment Refund"), money(document.adjustment_refund)))
+    if is_creditmemo and document.adjustment_fee:
+        lines.append(TotalLine(_("Adjustment Fee"), deduction(document.adjustment_fee, order.currency)))
     lines += [
-        TotalLine(_("Tax"), money(order.tax_amount)),
-        TotalLine(_("Grand Total"), money(order.grand_total), is_grand=True),
-    ]
-    return lines
-
-
-def invoice_totals(invoice: Invoice) -> list[TotalLine]:
-    money = money_formatter(invoice.order)
-    lines = [
-        TotalLine(_("Subtotal"), money(invoice.subtotal)),
-        TotalLine(_("Shipping & Handling"), money(invoice.shipping_amount)),
-    ]
-    if invoice.discount_amount:
-        lines.append(TotalLine(_("Discount"), deduction(invoice.discount_amount, invoice.order.currency)))
-    lines += [
-        TotalLine(_("Tax"), money(invoice.tax_amount)),
-        TotalLine(_("Grand Total"), money(invoice.grand_total), is_grand=True),
-    ]
-    return lines
-
-
-def creditmemo_totals(creditmemo: CreditMemo) -> list[TotalLine]:
-    money = money_formatter(creditmemo.order)
-    lines = [
-        TotalLine(_("Subtotal"), money(creditmemo.subtotal)),
-        TotalLine(_("Shipping & Handling"), money(creditmemo.shipping_amount)),
-    ]
-    if creditmemo.discount_amount:
-        lines.append(TotalLine(_("Discount"), deduction(creditmemo.discount_amount, creditmemo.order.currency)))
-    if creditmemo.adjustment_refund:
-        lines.append(TotalLine(_("Adjustment Refund"), money(creditmemo.adjustment_refund)))
-    if creditmemo.adjustment_fee:
-        lines.append(TotalLine(_("Adjustment Fee"), deduction(creditmemo.adjustment_fee, creditmemo.order.currency)))
-    lines += [
-        TotalLine(_("Tax"), money(creditmemo.tax_amount)),
-        TotalLine(_("Total Refunded"), money(creditmemo.grand_total), is_grand=True),
+        TotalLine(_("Tax"), money(document.tax_amount)),
+        TotalLine(_("Total Refunded") if is_creditmemo else _("Grand Total"), money(document.grand_total),
+                  is_grand=True),
     ]
     return lines
 
@@ -331,7 +309,7 @@ def send_order_email(*, order: Order) -> str:
     with store_locale(order.store):
         context = _order_context(order) | {
             "items": order_item_lines(order),
-            "totals": order_totals(order),
+            "totals": document_totals(order),
         }
         return _deliver("order", order, context)
 
@@ -343,7 +321,7 @@ def send_invoice_email(*, invoice: Invoice, comment: str = "") -> str:
             "invoice": invoice,
             "invoice_date": local_date(invoice.created_at),
             "items": invoice_item_lines(invoice),
-            "totals": invoice_totals(invoice),
+            "totals": document_totals(invoice),
             "comment": comment,
         }
         return _deliver("invoice", order, context)
@@ -370,7 +348,7 @@ def send_creditmemo_email(*, creditmemo: CreditMemo, comment: str = "") -> str:
             "creditmemo": creditmemo,
             "creditmemo_date": local_date(creditmemo.created_at),
             "items": creditmemo_item_lines(creditmemo),
-            "totals": creditmemo_totals(creditmemo),
+            "totals": document_totals(creditmemo),
             "comment": comment,
         }
         return _deliver("creditmemo", order, context)

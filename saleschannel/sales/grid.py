@@ -18,11 +18,11 @@ from django.core.paginator import Paginator
 from django.http import QueryDict, StreamingHttpResponse
 from django.urls import reverse
 from django.utils import timezone, translation
-from django.utils.formats import date_format
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from saleschannel.core.i18n import iso_datetime, short_datetime
 from saleschannel.core.money import format_money
 from saleschannel.core.querystring import query_string_with
 from saleschannel.sales import selectors
@@ -43,9 +43,13 @@ class Column:
     default: bool = False  # shown when the user has not chosen columns
     queryset: Callable | None = None  # qs -> qs, to add what the column shows
     numeric: bool = False
+    csv: Callable[[Order], str] | None = None  # CSV cell when it differs from ``text`` (dates: ISO 8601)
 
     def cell(self, order: Order) -> str:
         return self.html(order) if self.html else self.text(order)
+
+    def csv_cell(self, order: Order) -> str:
+        return self.csv(order) if self.csv else self.text(order)
 
 
 _columns: dict[str, Column] = {}
@@ -54,10 +58,11 @@ _columns: dict[str, Column] = {}
 def register_column(
     key: str, label, *, text: Callable[[Order], str], html: Callable[[Order], str] | None = None,
     sort: str | None = None, default: bool = False, queryset: Callable | None = None, numeric: bool = False,
-    after: str | None = None,
+    after: str | None = None, csv: Callable[[Order], str] | None = None,
 ) -> Column:
-    """Add (or replace) an order grid column. ``after`` places it after another column's key."""
-    column = Column(key, label, text, html, sort, default, queryset, numeric)
+    """Add (or replace) an order grid column. ``after`` places it after another column's key; ``csv`` writes its
+    CSV cell when that differs from ``text`` (a date in ISO 8601)."""
+    column = Column(key, label, text, html, sort, default, queryset, numeric, csv)
     items = [(k, c) for k, c in _columns.items() if k != key]
     position = len(items)
     if after is not None:
@@ -73,7 +78,8 @@ def columns() -> dict[str, Column]:
 
 
 def _date(value) -> str:
-    return date_format(timezone.localtime(value), "SHORT_DATETIME_FORMAT") if value else ""
+    """The grid's date: short date and time in the reader's time zone (named under the grid)."""
+    return short_datetime(value) if value else ""
 
 
 def _status_label(order: Order) -> str:
@@ -86,7 +92,7 @@ register_column(
     html=lambda o: format_html('<a href="{}">{}</a>', reverse("sales:order_view", args=[o.pk]), o.number),
 )
 register_column("created_at", gettext_lazy("Purchase Date"), text=lambda o: _date(o.created_at),
-                sort="created_at", default=True)
+                sort="created_at", default=True, csv=lambda o: iso_datetime(o.created_at))
 register_column("store", gettext_lazy("Purchase Point"), text=lambda o: o.store.name, sort="store__name",
                 default=True)
 register_column("bill_to_name", gettext_lazy("Bill-to Name"), text=lambda o: o.bill_to_name or "",
@@ -332,18 +338,25 @@ class _Echo:
 
 
 def csv_rows(grid: OrderGrid, *, chunk_size: int = 2000) -> Iterator[str]:
-    """CSV lines of the grid's rows, in the language and time zone of the request that asked for them.
+    """CSV lines of the grid's rows, in the language and time zone of the request that asked for them (dates in
+    ISO 8601 with that zone's offset: "2026-11-29T22:19:00+01:00").
 
-    The response is streamed after the view has returned, so both are captured now and re-applied while writing.
+    The response is streamed after the view has returned, so both are captured now (not when the first line is
+    asked for) and re-applied while writing.
     """
+    return _csv_lines(grid, chunk_size, translation.get_language(), timezone.get_current_timezone())
+
+
+def _csv_lines(grid: OrderGrid, chunk_size: int, language: str | None, zone) -> Iterator[str]:
     writer = csv.writer(_Echo())
     columns_ = grid.visible_columns
-    language, zone = translation.get_language(), timezone.get_current_timezone()
-    yield writer.writerow([str(column.label) for column in columns_])
+    with translation.override(language):
+        header = writer.writerow([str(column.label) for column in columns_])
+    yield header
     for order in grid.queryset(annotate_names=True).iterator(chunk_size=chunk_size):
         order._status_labels = grid.status_labels
         with translation.override(language), timezone.override(zone):
-            line = writer.writerow([csv_safe(str(column.text(order))) for column in columns_])
+            line = writer.writerow([csv_safe(str(column.csv_cell(order))) for column in columns_])
         yield line
 
 

@@ -2,7 +2,7 @@
 
 Quantities are whole units (Amazon sells whole units). Money is ``Decimal`` in the order's currency, rounded to
 its minor unit (see ``saleschannel.core.money``). What may happen to an order lives in ``sales/rules.py``; how it
-happens lives in ``sales/services.py``.
+happens lives in ``sales/services/``.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from saleschannel.core.money import MoneyField
 
@@ -190,6 +191,17 @@ class OrderPayment(models.Model):
     )
 
 
+class ItemStatus(models.TextChoices):
+    """Where an order item stands, as the order view shows it (``OrderItem.item_status``)."""
+
+    ORDERED = "ordered", pgettext_lazy("item status", "Ordered")
+    INVOICED = "invoiced", pgettext_lazy("item status", "Invoiced")
+    SHIPPED = "shipped", pgettext_lazy("item status", "Shipped")
+    MIXED = "mixed", pgettext_lazy("item status", "Mixed")
+    REFUNDED = "refunded", pgettext_lazy("item status", "Refunded")
+    CANCELED = "canceled", pgettext_lazy("item status", "Canceled")
+
+
 class OrderItem(models.Model):
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="items")
     product = models.ForeignKey(
@@ -245,6 +257,21 @@ class OrderItem(models.Model):
     @property
     def row_total_incl_tax(self) -> Decimal:
         return self.row_total + self.tax_amount - self.discount_amount
+
+    @property
+    def item_status(self) -> ItemStatus:
+        """Refunded or canceled in full first, then shipped or invoiced in full, mixed when partly processed."""
+        if self.qty_refunded and self.qty_refunded >= self.qty_ordered:
+            return ItemStatus.REFUNDED
+        if self.qty_canceled and self.qty_canceled >= self.qty_ordered:
+            return ItemStatus.CANCELED
+        if self.qty_shipped >= self.qty_ordered:
+            return ItemStatus.SHIPPED
+        if self.qty_invoiced >= self.qty_ordered:
+            return ItemStatus.INVOICED
+        if self.qty_shipped or self.qty_invoiced or self.qty_refunded:
+            return ItemStatus.MIXED
+        return ItemStatus.ORDERED
 
 
 class Invoice(models.Model):

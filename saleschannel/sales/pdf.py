@@ -302,7 +302,7 @@ def _invoice_story(invoice: Invoice, styles) -> list:
             [[line.name, line.sku, line.price, line.qty, line.tax, line.row_total] for line in lines],
             [40, 18, 14, 8, 12, 16], 2, styles,
         ),
-        *_totals_table(emails.invoice_totals(invoice), styles),
+        *_totals_table(emails.document_totals(invoice), styles),
     ]
 
 
@@ -339,7 +339,7 @@ def _creditmemo_story(creditmemo: CreditMemo, styles) -> list:
             [[line.name, line.sku, line.price, line.qty, line.tax, line.discount, line.row_total] for line in lines],
             [30, 15, 12, 7, 11, 13, 14], 2, styles,
         )
-    return [*story, *_totals_table(emails.creditmemo_totals(creditmemo), styles)]
+    return [*story, *_totals_table(emails.document_totals(creditmemo), styles)]
 
 
 class _DocumentStart(Flowable):

@@ -11,17 +11,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
-from typing import TYPE_CHECKING
 
 from django.db.models import prefetch_related_objects
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from saleschannel.sales.channels import channel_for
-from saleschannel.sales.models import OrderState
-
-if TYPE_CHECKING:
-    from saleschannel.sales.models import Order
+from saleschannel.sales.models import Order, OrderState
 
 
 class Action(StrEnum):

@@ -7,6 +7,8 @@ restored dump without this table) never leaves orders without their statuses.
 
 from __future__ import annotations
 
+from saleschannel.sales.models import OrderStatus
+
 DEFAULT_STATUSES = [
     ("pending", "Pending", "new", True),
     ("pending_payment", "Pending Payment", "pending_payment", True),
@@ -22,8 +24,6 @@ DEFAULT_STATUSES = [
 
 def ensure_default_statuses(using: str = "default") -> int:
     """Create the missing default statuses; existing rows (and merchant edits of their labels) are kept."""
-    from saleschannel.sales.models import OrderStatus
-
     existing = set(OrderStatus.objects.using(using).values_list("code", flat=True))
     missing = [
         OrderStatus(code=code, label=label, state=state, is_default=is_default, is_system=True)

@@ -1,6 +1,6 @@
 from django.urls import path, register_converter
 
-from saleschannel.sales import views
+from saleschannel.sales import document_views, views
 from saleschannel.sales.ids import parse_id
 
 
@@ -40,16 +40,16 @@ urlpatterns = [
     path("orders/<id:order_id>/invoice/new/", views.invoice_new, name="invoice_new"),
     path("orders/<id:order_id>/shipment/new/", views.shipment_new, name="shipment_new"),
     path("orders/<id:order_id>/creditmemo/new/", views.creditmemo_new, name="creditmemo_new"),
-    path("invoices/", views.invoice_list, name="invoice_list"),
-    path("invoices/print/", views.invoice_mass_print, name="invoice_mass_print"),
-    path("invoices/<id:document_id>/", views.invoice_view, name="invoice_view"),
-    path("invoices/<id:document_id>/pdf/", views.invoice_pdf, name="invoice_pdf"),
-    path("shipments/", views.shipment_list, name="shipment_list"),
-    path("shipments/print/", views.shipment_mass_print, name="shipment_mass_print"),
-    path("shipments/<id:document_id>/", views.shipment_view, name="shipment_view"),
-    path("shipments/<id:document_id>/pdf/", views.shipment_pdf, name="shipment_pdf"),
-    path("creditmemos/", views.creditmemo_list, name="creditmemo_list"),
-    path("creditmemos/print/", views.creditmemo_mass_print, name="creditmemo_mass_print"),
-    path("creditmemos/<id:document_id>/", views.creditmemo_view, name="creditmemo_view"),
-    path("creditmemos/<id:document_id>/pdf/", views.creditmemo_pdf, name="creditmemo_pdf"),
+    path("invoices/", document_views.invoice_list, name="invoice_list"),
+    path("invoices/print/", document_views.invoice_mass_print, name="invoice_mass_print"),
+    path("invoices/<id:document_id>/", document_views.invoice_view, name="invoice_view"),
+    path("invoices/<id:document_id>/pdf/", document_views.invoice_pdf, name="invoice_pdf"),
+    path("shipments/", document_views.shipment_list, name="shipment_list"),
+    path("shipments/print/", document_views.shipment_mass_print, name="shipment_mass_print"),
+    path("shipments/<id:document_id>/", document_views.shipment_view, name="shipment_view"),
+    path("shipments/<id:document_id>/pdf/", document_views.shipment_pdf, name="shipment_pdf"),
+    path("creditmemos/", document_views.creditmemo_list, name="creditmemo_list"),
+    path("creditmemos/print/", document_views.creditmemo_mass_print, name="creditmemo_mass_print"),
+    path("creditmemos/<id:document_id>/", document_views.creditmemo_view, name="creditmemo_view"),
+    path("creditmemos/<id:document_id>/pdf/", document_views.creditmemo_pdf, name="creditmemo_pdf"),
 ]

@@ -1,4 +1,5 @@
-"""Sales screens: order grid, order view and its actions, new invoice / shipment / credit memo, document grids.
+"""Sales screens: order grid, order view and its actions, new invoice / shipment / credit memo (document grids,
+pages and PDFs: ``document_views``).
 
 Views are thin: reads come from ``selectors``, what is allowed from ``rules`` and every change from ``services``.
 A refused action (``OrderActionError``) becomes a message (or a form error next to its field) and changes nothing.
@@ -9,12 +10,10 @@ from __future__ import annotations
 import logging
 
 from django.contrib import messages
-from django.core.paginator import Paginator
-from django.http import Http404, HttpResponse, HttpResponseRedirect, QueryDict
+from django.http import Http404, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
@@ -23,20 +22,19 @@ from saleschannel.catalog.models import Store
 from saleschannel.core.access import forbidden, require
 from saleschannel.core.models import SavedGridView
 from saleschannel.core.money import format_money
-from saleschannel.sales import channels, grid, pdf, rules, selectors, services
+from saleschannel.sales import channels, document_views, grid, pdf, rules, selectors, services
 from saleschannel.sales.errors import OrderActionError
 from saleschannel.sales.forms import (
     PAGE_SIZES,
     CommentForm,
     CreditMemoForm,
-    DocumentGridFilterForm,
     InvoiceForm,
     MassActionForm,
     ShipmentForm,
     TrackFormSet,
 )
-from saleschannel.sales.ids import parse_id
-from saleschannel.sales.models import CreditMemo, Invoice, Order, Shipment
+from saleschannel.sales.models import Order
+from saleschannel.sales.responses import bad_request, pdf_response, safe_next
 
 logger = logging.getLogger(__name__)
 
@@ -51,13 +49,6 @@ def _grid_choices():
     statuses = list(selectors.order_status_labels().items())
     stores = [(str(pk), name) for pk, name in Store.objects.values_list("pk", "name")]
     return statuses, stores
-
-
-def _safe_next(request, fallback: str) -> str:
-    target = request.POST.get("next") or request.GET.get("next") or ""
-    if target and url_has_allowed_host_and_scheme(target, {request.get_host()}, require_https=request.is_secure()):
-        return target
-    return fallback
 
 
 # --- Order grid --------------------------------------------------------------------------------------------------
@@ -120,25 +111,15 @@ def _report(request, *, applied: list[Order], skipped: list[tuple[Order, str]], 
     for order, reason in skipped[:MAX_SKIPPED_MESSAGES]:
         messages.warning(request, grid.skipped_message(order, reason))
     if len(skipped) > MAX_SKIPPED_MESSAGES:
-        messages.warning(request, _("… and %(count)d more orders skipped.") % {
-            "count": len(skipped) - MAX_SKIPPED_MESSAGES})
-
-
-def bad_request(request, message: str):
-    """A 400 page saying what was wrong with the request (a tampered form or URL: the screens never send it)."""
-    return render(request, "sales/bad_request.html", {"message": message}, status=400)
-
-
-def _pdf_response(content: bytes, filename: str) -> HttpResponse:
-    response = HttpResponse(content, content_type="application/pdf")
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
+        more = len(skipped) - MAX_SKIPPED_MESSAGES
+        messages.warning(request, ngettext("… and %(count)d more order skipped.",
+                                           "… and %(count)d more orders skipped.", more) % {"count": more})
 
 
 @require(VIEW)
 @require_POST
 def order_mass_action(request):
-    back = _safe_next(request, reverse("sales:order_list"))
+    back = safe_next(request, reverse("sales:order_list"))
     form = MassActionForm(request.POST)
     if not form.is_valid():
         if form.has_error("order_ids", "invalid") or form.has_error("order_ids", "too_many"):
@@ -163,10 +144,12 @@ def order_mass_action(request):
             return redirect(back)
         with_documents = {document.order_id for document in documents}
         skipped = [(order, _("it has no such document")) for order in orders if order.pk not in with_documents]
-        _report(request, applied=[o for o in orders if o.pk in with_documents], skipped=skipped,
-                done_message=_("Printed the documents of %(count)d orders."))
+        printed = [o for o in orders if o.pk in with_documents]
+        _report(request, applied=printed, skipped=skipped,
+                done_message=ngettext("Printed the documents of %(count)d order.",
+                                      "Printed the documents of %(count)d orders.", len(printed)))
         content = getattr(pdf, kind[1])(documents)
-        return _pdf_response(content, f"{kind[2]}-{stamp}.pdf")
+        return pdf_response(content, f"{kind[2]}-{stamp}.pdf")
 
     if not request.user.has_perm(PROCESS):
         return forbidden(request, _("You are not allowed to change orders."))
@@ -518,127 +501,16 @@ def creditmemo_new(request, order_id: int):
     return _document_page(request, order, form, "sales/creditmemo_new.html", **totals)
 
 
-# --- Document grids and PDFs -------------------------------------------------------------------------------------
-
-DOCUMENTS = {
-    "invoice": (Invoice, selectors.invoice_grid_queryset, selectors.invoices_for_orders, "invoices_pdf",
-                "sales.view_invoice"),
-    "shipment": (Shipment, selectors.shipment_grid_queryset, selectors.shipments_for_orders, "packing_slips_pdf",
-                 "sales.view_shipment"),
-    "creditmemo": (CreditMemo, selectors.creditmemo_grid_queryset, selectors.creditmemos_for_orders,
-                   "creditmemos_pdf", "sales.view_creditmemo"),
-}
-
-
-def _document_list(request, kind: str):
-    model, queryset, _for_orders, _pdf_name, _perm = DOCUMENTS[kind]
-    form = DocumentGridFilterForm(request.GET or None)
-    filters = selectors.DocumentFilters()
-    if form.is_bound and form.is_valid():
-        filters = selectors.DocumentFilters(
-            keyword=form.cleaned_data["q"] or "", created_from=form.cleaned_data["created_from"],
-            created_to=form.cleaned_data["created_to"],
-        )
-    paginator = Paginator(queryset(filters), 20)
-    page = paginator.get_page(request.GET.get("page"))
-    params = request.GET.copy()
-    params.pop("page", None)
-    titles = {"invoice": _("Invoices"), "shipment": _("Shipments"), "creditmemo": _("Credit Memos")}
-    return render(request, f"sales/{kind}_list.html", {
-        "form": form, "page": page, "kind": kind, "query": params.urlencode(), "current_url": request.get_full_path(),
-        "title": titles[kind], "print_url": reverse(f"sales:{kind}_mass_print"), "pdf_url_name": f"sales:{kind}_pdf",
-    })
-
-
-@require("sales.view_invoice")
-def invoice_list(request):
-    return _document_list(request, "invoice")
-
-
-@require("sales.view_shipment")
-def shipment_list(request):
-    return _document_list(request, "shipment")
-
-
-@require("sales.view_creditmemo")
-def creditmemo_list(request):
-    return _document_list(request, "creditmemo")
-
-
-def _documents_pdf(request, kind: str, document_ids):
-    model, _queryset, for_orders, pdf_name, _perm = DOCUMENTS[kind]
-    order_ids = set(model.objects.filter(pk__in=document_ids).values_list("order_id", flat=True))
-    wanted = {int(pk) for pk in document_ids}
-    documents = [document for document in for_orders(order_ids) if document.pk in wanted]
-    if not documents:
-        raise Http404(_("There are no printable documents."))
-    number = documents[0].number if len(documents) == 1 else timezone.localtime().strftime("%Y%m%d-%H%M%S")
-    return _pdf_response(getattr(pdf, pdf_name)(documents), f"{kind}-{number}.pdf")
-
-
-def _document_view(kind: str):
-    model, permission = DOCUMENTS[kind][0], DOCUMENTS[kind][4]
-
-    @require(permission)
-    def view(request, document_id: int):
-        try:
-            document = selectors.document_for_view(model, document_id)
-        except model.DoesNotExist:
-            raise Http404(_("This document no longer exists."))
-        order = document.order
-        addresses = selectors.addresses_by_type(order)
-        return render(request, "sales/document_view.html", {
-            "kind": kind, "document": document, "order": order, "billing": addresses.get("billing"),
-            "shipping": addresses.get("shipping"), "payment": getattr(order, "payment", None),
-            "lines": [line for line in document.items.all() if line.qty],
-            "pdf_url": reverse(f"sales:{kind}_pdf", args=[document.pk]),
-        })
-
-    view.__name__ = f"{kind}_view"
-    return view
-
-
-invoice_view = _document_view("invoice")
-shipment_view = _document_view("shipment")
-creditmemo_view = _document_view("creditmemo")
-
-
-def _pdf_view(kind: str):
-    permission = DOCUMENTS[kind][4]
-
-    @require(permission)
-    def view(request, document_id: int):
-        return _documents_pdf(request, kind, [document_id])
-
-    view.__name__ = f"{kind}_pdf"
-    return view
-
-
-invoice_pdf = _pdf_view("invoice")
-shipment_pdf = _pdf_view("shipment")
-creditmemo_pdf = _pdf_view("creditmemo")
-
-
-def _mass_print_view(kind: str):
-    permission = DOCUMENTS[kind][4]
-
-    @require(permission)
-    @require_POST
-    def view(request):
-        raw_ids = request.POST.getlist("ids")
-        ids = [parse_id(raw) for raw in raw_ids]
-        if None in ids:
-            return bad_request(request, _("“%(value)s” is not a valid id.") % {
-                "value": raw_ids[ids.index(None)][:40]})
-        if not ids:
-            messages.error(request, _("Select at least one document."))
-            return HttpResponseRedirect(_safe_next(request, reverse(f"sales:{kind}_list")))
-        return _documents_pdf(request, kind, ids)
-
-    view.__name__ = f"{kind}_mass_print"
-    return view
-
-
-invoice_mass_print = _mass_print_view("invoice")
-shipment_mass_print = _mass_print_view("shipment")
-creditmemo_mass_print = _mass_print_view("creditmemo")
+# The document screens live in document_views; their names stay importable from here as well.
+invoice_list = document_views.invoice_list
+invoice_view = document_views.invoice_view
+invoice_pdf = document_views.invoice_pdf
+invoice_mass_print = document_views.invoice_mass_print
+shipment_list = document_views.shipment_list
+shipment_view = document_views.shipment_view
+shipment_pdf = document_views.shipment_pdf
+shipment_mass_print = document_views.shipment_mass_print
+creditmemo_list = document_views.creditmemo_list
+creditmemo_view = document_views.creditmemo_view
+creditmemo_pdf = document_views.creditmemo_pdf
+creditmemo_mass_print = document_views.creditmemo_mass_print

@@ -1,9 +1,8 @@
 """The sandbox's HTTP face: LWA, the SP-API routes (Orders 2026-01-01 and v0, Tokens, Feeds, Reports), pre-signed
-document URLs, and the control API under ``/_sandbox/``."""
+document URLs; the control API under ``/_sandbox/`` is control.py (and notifications.py for its own)."""
 
 from __future__ import annotations
 
-import gzip
 import json
 import logging
 import re
@@ -19,10 +18,11 @@ from flask import Flask, Response, g, request
 from . import notifications as notify
 from . import orders as order_rules
 from . import render, reports, search
-from .engine import ApiError, ControlError, Sandbox, decode_token, encode_token, new_document_id
+from .control import Control, feed_json, json_response
+from .engine import ApiError, Sandbox, decode_token, encode_token, new_document_id
 from .limits import USAGE_PLANS
 from .orders import OrderError
-from .timeutil import iso, now_ms, parse_iso
+from .timeutil import now_ms, parse_iso
 
 log = logging.getLogger("saleschannel.sandbox")
 
@@ -48,19 +48,14 @@ def create_app(sandbox: Sandbox) -> Flask:
     def not_found(exc):
         status = getattr(exc, "code", 404)
         if request.path.startswith("/_sandbox"):
-            return _json({"error": "not found" if status == 404 else "method not allowed"}, status)
+            return json_response({"error": "not found" if status == 404 else "method not allowed"}, status)
         error = ApiError(status, "NotFound" if status == 404 else "MethodNotAllowed",
                          "Resource not found" if status == 404 else "Method not allowed")
-        response = _json(error.body(), status, {"x-amzn-RequestId": str(uuid.uuid4())})
+        response = json_response(error.body(), status, {"x-amzn-RequestId": str(uuid.uuid4())})
         api.record(None, status, None, str(uuid.uuid4()))
         return response
 
     return app
-
-
-def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    return Response(json.dumps(body, ensure_ascii=False), status=status, headers=headers or {},
-                    content_type="application/json")
 
 
 def _list_arg(name: str) -> list[str]:
@@ -228,7 +223,7 @@ class SpApi:
         status, body = self.sandbox.lwa_token(form)
         masked = {k: ("***" if k in ("client_secret", "refresh_token") else v) for k, v in form.items()}
         self.record("lwaToken", status, None, request_id, body=json.dumps(masked))
-        return _json(body, status, {"x-amzn-RequestId": request_id})
+        return json_response(body, status, {"x-amzn-RequestId": request_id})
 
     def s3(self, document_id: str):
         request_id = str(uuid.uuid4())
@@ -340,18 +335,6 @@ class SpApi:
                                      "created_ms": now_ms()})
         return 202, {"feedId": feed_id}
 
-    @staticmethod
-    def _feed_json(feed: dict[str, Any]) -> dict[str, Any]:
-        out = {"feedId": feed["feed_id"], "feedType": feed["feed_type"], "marketplaceIds": feed["marketplace_ids"],
-               "createdTime": iso(feed["created_ms"]), "processingStatus": feed["status"]}
-        if feed["started_ms"]:
-            out["processingStartTime"] = iso(feed["started_ms"])
-        if feed["ended_ms"]:
-            out["processingEndTime"] = iso(feed["ended_ms"])
-        if feed["result_document_id"]:
-            out["resultFeedDocumentId"] = feed["result_document_id"]
-        return out
-
     def _feed(self, feed_id: str, seller_id: str) -> dict[str, Any]:
         self.sandbox.tick()
         feed = self.sandbox.store.feed(feed_id)
@@ -360,7 +343,7 @@ class SpApi:
         return feed
 
     def get_feed(self, *, seller_id: str, grants, feed_id: str):
-        return 200, self._feed_json(self._feed(feed_id, seller_id))
+        return 200, feed_json(self._feed(feed_id, seller_id))
 
     def cancel_feed(self, *, seller_id: str, grants, feed_id: str):
         feed = self._feed(feed_id, seller_id)
@@ -402,7 +385,7 @@ class SpApi:
                     if f["feed_type"] in state["t"] and state["a"] <= f["created_ms"] <= state["b"]
                     and (not state["m"] or set(state["m"]) & set(f["marketplace_ids"]))]
         page = matching[state["o"]: state["o"] + state["n"]]
-        body: dict[str, Any] = {"feeds": [self._feed_json(f) for f in page]}
+        body: dict[str, Any] = {"feeds": [feed_json(f) for f in page]}
         if len(matching) > state["o"] + state["n"]:
             body["nextToken"] = encode_token({**state, "o": state["o"] + state["n"]})
         return 200, body
@@ -460,142 +443,3 @@ def _feeds_query(seller_id: str, now: int) -> dict[str, Any]:
         raise ApiError(400, "InvalidInput", "createdSince must be before createdUntil.")
     return {"v": "feeds", "s": seller_id, "t": feed_types, "st": statuses, "m": marketplace_ids, "a": since,
             "b": until, "n": _int_arg("pageSize", 10, 1, 100), "o": 0}
-
-
-class Control:
-    """``/_sandbox/``: JSON in and out, no LWA, for tests, the CLI and the demo."""
-
-    def __init__(self, sandbox: Sandbox):
-        self.sandbox = sandbox
-
-    def register(self, app: Flask) -> None:
-        routes = [
-            ("GET", "/_sandbox/health", self.health),
-            ("GET", "/_sandbox/credentials", self.credentials),
-            ("GET", "/_sandbox/orders", self.list_orders),
-            ("POST", "/_sandbox/orders", self.create_orders),
-            ("GET", "/_sandbox/orders/<order_id>", self.get_order),
-            ("POST", "/_sandbox/orders/<order_id>/<action>", self.order_action),
-            ("GET", "/_sandbox/faults", self.get_faults),
-            ("PUT", "/_sandbox/faults", self.set_faults),
-            ("GET", "/_sandbox/config", self.get_config),
-            ("PUT", "/_sandbox/config", self.set_config),
-            ("POST", "/_sandbox/reset", self.reset),
-            ("GET", "/_sandbox/requests", self.requests),
-            ("GET", "/_sandbox/feeds", self.feeds),
-            ("GET", "/_sandbox/contract", self.get_contract),
-            ("DELETE", "/_sandbox/contract", self.clear_contract),
-            ("GET", "/_sandbox/reports", self.reports),
-            ("PUT", "/_sandbox/report-faults", self.set_report_faults),
-            ("GET", "/_sandbox/listings", self.listings),
-            ("POST", "/_sandbox/listings", self.set_listings),
-        ]
-        for method, rule, handler in routes:
-            app.add_url_rule(rule, endpoint=f"control_{handler.__name__}_{method}", view_func=self._wrap(handler),
-                             methods=[method])
-
-    @staticmethod
-    def _wrap(handler: Callable) -> Callable:
-        def view(**kwargs):
-            try:
-                result = handler(**kwargs)
-            except ControlError as exc:
-                return _json({"error": str(exc)}, exc.status)
-            except ValueError as exc:
-                return _json({"error": str(exc)}, 400)
-            return _json(result)
-
-        view.__name__ = handler.__name__
-        return view
-
-    @staticmethod
-    def _body() -> dict[str, Any]:
-        data = request.get_json(silent=True, force=True)
-        if data is None:
-            return {}
-        if not isinstance(data, dict):
-            raise ControlError("expected a JSON object")
-        return data
-
-    def health(self):
-        return {"ok": True, "url": self.sandbox.url}
-
-    def credentials(self):
-        return self.sandbox.public_credentials()
-
-    def list_orders(self):
-        limit = int(request.args.get("limit", 1000))
-        return {"count": self.sandbox.store.count_orders(), "order_ids": self.sandbox.store.order_ids(limit)}
-
-    def create_orders(self):
-        return {"order_ids": self.sandbox.create_orders(self._body())}
-
-    def get_order(self, order_id: str):
-        return order_rules.summary(self.sandbox.order(order_id))
-
-    def order_action(self, order_id: str, action: str):
-        return order_rules.summary(self.sandbox.change_order(order_id, action, self._body()))
-
-    def get_faults(self):
-        return self.sandbox.faults.spec
-
-    def set_faults(self):
-        spec = self._body()
-        self.sandbox.faults.set(spec)
-        self.sandbox.store.set_meta("faults", spec)
-        return self.sandbox.faults.spec
-
-    def get_config(self):
-        return self.sandbox.settings.as_dict()
-
-    def set_config(self):
-        self.sandbox.settings.update(self._body())
-        self.sandbox.store.set_meta("settings", self.sandbox.settings.as_dict())
-        return self.sandbox.settings.as_dict()
-
-    def reset(self):
-        self.sandbox.reset()
-        return {"ok": True}
-
-    def requests(self):
-        args = request.args
-        return {"requests": self.sandbox.store.requests(
-            since=int(args.get("since", 0)), operation=args.get("operation"), method=args.get("method"),
-            path=args.get("path"), limit=int(args.get("limit", 1000)))}
-
-    def get_contract(self):
-        """Contract mode (``serve --contract-models DIR``): violations and operations seen; else enabled false."""
-        recorder = getattr(self.sandbox, "contract", None)
-        return recorder.report() if recorder is not None else {"enabled": False}
-
-    def clear_contract(self):
-        recorder = getattr(self.sandbox, "contract", None)
-        if recorder is not None:
-            recorder.clear()
-        return self.get_contract()
-
-    def feeds(self):
-        self.sandbox.tick()
-        out = []
-        for feed in self.sandbox.store.feeds():
-            item = SpApi._feed_json(feed)
-            document = self.sandbox.store.document(feed["input_document_id"])
-            content = document["content"] if document else None
-            item["input"] = content.decode("utf-8", "replace") if content is not None else None
-            result = self.sandbox.store.document(feed["result_document_id"]) if feed["result_document_id"] else None
-            item["report"] = gzip.decompress(result["content"]).decode("utf-8") if result else None
-            out.append(item)
-        return {"feeds": out}
-
-    # Reports (reports.py) ------------------------------------------------------------------------------------------
-    def reports(self):
-        return reports.control_reports(self.sandbox)
-
-    def set_report_faults(self):
-        return reports.set_faults(self.sandbox, self._body())
-
-    def listings(self):
-        return reports.control_listings(self.sandbox, request.args.get("marketplace"))
-
-    def set_listings(self):
-        return reports.control_set_listings(self.sandbox, self._body())

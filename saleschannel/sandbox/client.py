@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Callable
 from typing import Any
 
 
@@ -156,6 +158,30 @@ class SandboxClient:
     def deliver_notifications(self) -> int:
         """Send the notifications due now (the sandbox does it by itself within ~50 ms)."""
         return self.call("POST", "/_sandbox/notifications/deliver", {})["handled"]
+
+    # The clock (timeutil.py) ------------------------------------------------------------------------------------
+    def clock(self) -> dict[str, Any]:
+        """The sandbox's time: {"now_ms", "now" (ISO 8601), "offset_ms" (ahead of real time)}."""
+        return self.call("GET", "/_sandbox/clock")
+
+    def advance_clock(self, seconds: float) -> dict[str, Any]:
+        """Move the sandbox's clock ``seconds`` sandbox seconds forward (scaled: at ``time_scale`` 600, 600 seconds
+        are one real second); what became due (payments verified, feeds and reports processed, delayed
+        notifications) is done before it returns. Returns ``clock()``."""
+        return self.call("POST", "/_sandbox/clock", {"seconds": seconds})
+
+    def wait_until(self, condition: Callable[[], Any], *, timeout: float = 10.0, interval: float = 0.02,
+                   message: str = "the sandbox's condition") -> Any:
+        """Poll ``condition`` until it returns something true (returned), for events that happen on a thread of the
+        sandbox (e.g. a notification sent to SQS); raise TimeoutError after ``timeout`` real seconds."""
+        deadline = time.monotonic() + timeout
+        while True:
+            result = condition()
+            if result:
+                return result
+            if time.monotonic() >= deadline:
+                raise TimeoutError(f"{message} did not happen within {timeout} s")
+            time.sleep(interval)  # a poll of an event on another thread, bounded by the deadline
 
     def reset(self) -> None:
         """Forget orders, feeds and requests; settings back to the start-up ones; no faults."""

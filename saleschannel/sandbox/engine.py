@@ -19,11 +19,11 @@ from pathlib import Path
 from typing import Any
 
 from . import feeds, generator, orders
+from .delivery import Notifier
 from .limits import Faults, RateLimiter
-from .notifications import Notifier
 from .settings import SandboxSettings
 from .store import Store
-from .timeutil import now_ms, parse_iso
+from .timeutil import advance_ms, now_ms, offset_ms, parse_iso, reset_clock
 
 LWA_SCOPES = {"sellingpartnerapi::notifications", "sellingpartnerapi::migration",
               "sellingpartnerapi::client_credential:rotation"}
@@ -290,6 +290,23 @@ class Sandbox:
         finally:
             self._tick_lock.release()
 
+    def advance_clock(self, sandbox_seconds: float) -> dict[str, Any]:
+        """Move the clock ``sandbox_seconds`` (scaled like every delay) forward and apply at once what became due.
+
+        Returns the clock (``clock()``)."""
+        if sandbox_seconds < 0:
+            raise ControlError("seconds must not be negative")
+        advance_ms(self.scaled_ms(sandbox_seconds))
+        self.tick()
+        self.notifier.deliver_due()
+        return self.clock()
+
+    def clock(self) -> dict[str, Any]:
+        """The sandbox's time: epoch ms, ISO 8601, and its offset from real time (ms)."""
+        now = now_ms()
+        return {"now_ms": now, "now": datetime.fromtimestamp(now / 1000, tz=UTC).isoformat(),
+                "offset_ms": offset_ms()}
+
     def _tick_stream(self) -> None:
         mark = time.monotonic()
         elapsed, self._stream_mark = mark - self._stream_mark, mark
@@ -344,7 +361,7 @@ class Sandbox:
 
     # ---- feed documents ----------------------------------------------------------------------------------------
     def presigned_url(self, document_id: str, method: str) -> str:
-        stamp = datetime.now(tz=UTC).strftime("%Y%m%dT%H%M%SZ")
+        stamp = datetime.fromtimestamp(now_ms() / 1000, tz=UTC).strftime("%Y%m%dT%H%M%SZ")
         expires = str(self.settings.upload_url_ttl_seconds)
         signature = self._sign(method, document_id, stamp, expires)
         return (f"{self.url}/_s3/documents/{document_id}?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Date={stamp}"
@@ -366,6 +383,7 @@ class Sandbox:
 
     def reset(self) -> None:
         self.store.reset()
+        reset_clock()
         self.settings = SandboxSettings(**self.baseline)
         self.store.set_meta("settings", self.settings.as_dict())
         self.faults.set({})

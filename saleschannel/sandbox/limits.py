@@ -8,6 +8,8 @@ import threading
 import time
 from typing import Any
 
+from .timeutil import offset_ms
+
 # operationId → (rate per second, burst). tests/sandbox/test_contract.py checks them against the models.
 USAGE_PLANS: dict[str, tuple[float, int]] = {
     "searchOrders": (0.0056, 20),
@@ -55,10 +57,11 @@ class RateLimiter:
     def take(self, seller_id: str, operation: str, time_scale: float) -> bool:
         rate, burst = USAGE_PLANS[operation]
         key = (seller_id, operation)
-        now = time.monotonic()
+        # Real (monotonic) time plus the clock's offset: advancing the sandbox's clock refills the buckets too.
+        now = time.monotonic() + offset_ms() / 1000
         with self._lock:
             tokens, last = self._buckets.get(key, (float(burst), now))
-            tokens = min(float(burst), tokens + (now - last) * rate * time_scale)
+            tokens = min(float(burst), tokens + max(0.0, now - last) * rate * time_scale)
             if tokens >= 1.0:
                 self._buckets[key] = (tokens - 1.0, now)
                 return True

@@ -6,6 +6,7 @@
         ids = sandbox.create_orders(count=5, marketplace="US", status="Unshipped")
         sandbox.url, sandbox.token_url, sandbox.credentials  # what the product needs
         sandbox.requests(operation="confirmShipment")          # what a client sent
+        sandbox.advance_clock(120)                             # two sandbox minutes later, at once
 
 The API of this module is stable: other parts of the product's test suite build on it.
 """

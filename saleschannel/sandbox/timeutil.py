@@ -1,13 +1,46 @@
-"""Times of the sandbox: integer epoch milliseconds inside, ISO 8601 UTC on the wire."""
+"""Times of the sandbox: integer epoch milliseconds inside, ISO 8601 UTC on the wire.
+
+The sandbox's clock is real time plus an offset: ``advance_ms`` (``POST /_sandbox/clock``) moves it forward, so a
+test makes "two minutes later" happen at once instead of sleeping; ``reset_clock`` (part of ``POST /_sandbox/reset``,
+which forgets the orders, feeds and reports stamped with the moved clock) returns to real time. Every "now" of the
+sandbox (orders, tokens, feeds, reports, notifications, pre-signed URLs) reads ``now_ms``; the rate limiter's
+buckets refill by monotonic time plus the offset; only the order stream (``stream_per_minute``) stays on real time.
+"""
 
 from __future__ import annotations
 
+import threading
 import time
 from datetime import UTC, datetime
 
+_offset_ms = 0
+_offset_lock = threading.Lock()
+
 
 def now_ms() -> int:
-    return int(time.time() * 1000)
+    return int(time.time() * 1000) + _offset_ms
+
+
+def offset_ms() -> int:
+    """How far the sandbox's clock is ahead of real time."""
+    return _offset_ms
+
+
+def advance_ms(milliseconds: int) -> int:
+    """Move the sandbox's clock forward (never back: stored times must not lie in the future); returns the offset."""
+    global _offset_ms
+    if milliseconds < 0:
+        raise ValueError("the sandbox's clock only moves forward")
+    with _offset_lock:
+        _offset_ms += int(milliseconds)
+        return _offset_ms
+
+
+def reset_clock() -> None:
+    """Back to real time (only with the data stamped meanwhile forgotten: ``Sandbox.reset``)."""
+    global _offset_ms
+    with _offset_lock:
+        _offset_ms = 0
 
 
 def iso(ms: int | None) -> str | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
+from saleschannel.catalog import services as catalog_services
 from saleschannel.core.roles import RoleError, assign_role, last_administrator_refusal
 
 
@@ -45,8 +46,6 @@ def user_delete(*, user) -> None:
 def store_save(*, form):
     """Save a validated ``StoreForm`` (new or existing store) through the catalog's store services, which check the
     order-number prefix again (``StoreError`` when it was taken in the meantime)."""
-    from saleschannel.catalog import services as catalog_services
-
     values = {name: form.cleaned_data[name] for name in form.Meta.fields}
     if form.instance.pk is None:
         return catalog_services.store_create(**values)

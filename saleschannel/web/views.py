@@ -18,6 +18,7 @@ from saleschannel.core.errors import DomainError
 from saleschannel.core.money import format_money
 from saleschannel.core.roles import ROLE_LABELS, role_of
 from saleschannel.sales import selectors
+from saleschannel.sales import services as sales_services
 from saleschannel.sales.errors import OrderActionError
 from saleschannel.sales.models import OrderState, OrderStatus
 from saleschannel.web import services
@@ -42,6 +43,12 @@ class PasswordChangeView(auth_views.PasswordChangeView):
 password_change = method_decorator(login_only, name="dispatch")(PasswordChangeView).as_view()
 
 
+def svg_number(value: float) -> str:
+    """An SVG coordinate: "12.5", "0", never "12,5" whatever the reader's language."""
+    text = f"{value:.2f}".rstrip("0").rstrip(".")
+    return "0" if text in ("", "-0") else text
+
+
 @login_only
 def dashboard(request):
     summary = selectors.dashboard_summary()
@@ -49,10 +56,12 @@ def dashboard(request):
     peak = max((count for _day, count in chart), default=0) or 1
     width, height, gap = 600, 160, 2
     bar_width = width / max(len(chart), 1)
+    # SVG coordinates are strings written here with a point, never localised by the template ("12,5" in French
+    # would be an invalid attribute: no bar drawn).
     bars = [
         {
-            "x": round(i * bar_width, 2), "width": round(bar_width - gap, 2),
-            "height": round(count / peak * (height - 20), 2), "y": round(height - count / peak * (height - 20), 2),
+            "x": svg_number(i * bar_width), "width": svg_number(bar_width - gap),
+            "height": svg_number(count / peak * (height - 20)), "y": svg_number(height - count / peak * (height - 20)),
             "day": day, "count": count,
         }
         for i, (day, count) in enumerate(chart)
@@ -68,7 +77,9 @@ def dashboard(request):
     latest = [(order, status_labels.get(order.status, order.status), format_money(order.grand_total, order.currency))
               for order in summary["latest_orders"]]
     return render(request, "web/dashboard.html", {
-        "periods": periods, "bars": bars, "chart_width": width, "chart_height": height, "peak": peak,
+        "periods": periods, "bars": bars, "chart_width": svg_number(width),
+        "chart_height": svg_number(height), "view_height": svg_number(height + 20), "label_y": svg_number(height + 14),
+        "peak": peak,
         "latest": latest, "can_view_orders": request.user.has_perm("sales.view_order"),
     })
 
@@ -79,8 +90,6 @@ def dashboard(request):
 def status_list(request):
     form = OrderStatusForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        from saleschannel.sales import services as sales_services
-
         try:
             sales_services.order_status_create(
                 code=form.cleaned_data["code"], label=form.cleaned_data["label"], state=form.cleaned_data["state"],

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import time
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.utils import timezone
 
 from saleschannel.amazon.models import AmazonOrder, AmazonStore, SyncRunState
 from saleschannel.amazon.services import amazon_store_create
@@ -31,20 +33,55 @@ def sandbox_server(tmp_path_factory):
         yield handle
 
 
+# What settle() moves both clocks by, in real seconds: the 2-minute rule (scaled) plus a second of rounding.
+SETTLE_SECONDS = 1.3
+
+
+class Clock:
+    """The sandbox's clock and the product's (``timezone.now``), moved together by ``advance``: the sandbox's is
+    real time plus an offset (``POST /_sandbox/clock``), the product's gets the same offset during a test."""
+
+    sandbox = None  # the handle of the running test's sandbox, while it runs
+    offset = timedelta(0)
+    real_now = staticmethod(timezone.now)
+
+    @classmethod
+    def now(cls):
+        return cls.real_now() + cls.offset
+
+
 @pytest.fixture
-def sandbox(sandbox_server, request):
+def sandbox(sandbox_server, request, monkeypatch):
     from tests.sandbox.fixtures import contract_checked
 
-    sandbox_server.reset()
+    sandbox_server.reset()  # its clock back to real time as well
     # Access tokens live an hour of sandbox time (6 real seconds at this scale): keep them for the whole test.
     sandbox_server.configure(token_ttl_seconds=3600 * TIME_SCALE)
-    # Fails the test at teardown if the gateway sent a request (or got an answer) that Amazon's models do not allow.
-    yield from contract_checked(sandbox_server, request)
+    Clock.sandbox, Clock.offset = sandbox_server, timedelta(0)
+    monkeypatch.setattr(timezone, "now", Clock.now)
+    try:
+        # Fails the test at teardown if the gateway sent a request (or got an answer) that Amazon's models do not
+        # allow.
+        yield from contract_checked(sandbox_server, request)
+    finally:
+        Clock.sandbox = None
 
 
-def settle():
-    """Wait until what the sandbox just changed is older than the 2-minute rule (scaled) plus a second of rounding."""
-    time.sleep(1.3)
+def advance(sandbox_seconds: float) -> None:
+    """Move the sandbox's clock and the product's forward together; what became due in the sandbox (payments
+    verified, feeds processed) is done when this returns."""
+    clock = Clock.sandbox.advance_clock(sandbox_seconds)
+    Clock.offset = timedelta(milliseconds=clock["offset_ms"])
+
+
+def settle(*, real_time: bool = False):
+    """Make what the sandbox just changed older than the 2-minute rule (scaled) plus a second of rounding, by moving
+    both clocks. ``real_time``, or without a running ``sandbox`` fixture: wait that long for real, for a product that
+    runs in another process (a subprocess, a worker), whose clock only real time moves."""
+    if real_time or Clock.sandbox is None:
+        time.sleep(SETTLE_SECONDS)  # the other process's clock is real time: only a real wait moves it
+        return
+    advance(SETTLE_SECONDS * TIME_SCALE)
 
 
 @pytest.fixture

@@ -80,7 +80,7 @@ def test_readonly_switch():
 
 
 def test_outbox_list_and_retry(amazon_store, sandbox, staff_user):
-    from saleschannel.amazon import outbox
+    from saleschannel.amazon import delivery
     from saleschannel.amazon.models import OutboxMessage, OutboxState
     from saleschannel.sales.services import shipment_create
     from tests.amazon.test_outbound import UPS, two_line_order
@@ -91,7 +91,7 @@ def test_outbox_list_and_retry(amazon_store, sandbox, staff_user):
     shipment_create(order=amazon.commerce_order, tracks=[UPS], actor=staff_user)
     message = OutboxMessage.objects.get(amazon_order=amazon)
     sandbox.set_faults({"confirmShipment": {"500": 1.0}})
-    assert outbox.deliver_message(message.pk) == OutboxState.DEAD
+    assert delivery.deliver_message(message.pk) == OutboxState.DEAD
 
     listing = run("outbox", "list", "--state", "dead")
     assert str(message.pk) in listing and amazon.amazon_order_id in listing and "HTTP 500" in listing
@@ -106,7 +106,7 @@ def test_outbox_list_and_retry(amazon_store, sandbox, staff_user):
     assert f"{message.pk}: Shipment confirmation for {amazon.amazon_order_id} queued again" in out
     message.refresh_from_db()
     assert (message.state, message.attempts) == (OutboxState.QUEUED, 0)  # a fresh count of attempts
-    assert outbox.deliver_message(message.pk) == OutboxState.ACCEPTED  # what the worker does on commit
+    assert delivery.deliver_message(message.pk) == OutboxState.ACCEPTED  # what the worker does on commit
     with pytest.raises(CommandError, match="Only a failed message can be retried"):
         run("outbox", "retry", str(message.pk))
 
@@ -261,7 +261,7 @@ def send(*args, stdout=None) -> str:
 
 
 def test_outbox_send_delivers_what_is_due_and_follows_the_feeds(amazon_store, sandbox, staff_user):
-    from saleschannel.amazon import outbox
+    from saleschannel.amazon import services
     from saleschannel.amazon.models import OutboxKind, OutboxMessage, OutboxState
     from saleschannel.sales.services import shipment_create
     from tests.amazon.test_outbound import UPS, two_line_order
@@ -270,7 +270,7 @@ def test_outbox_send_delivers_what_is_due_and_follows_the_feeds(amazon_store, sa
     shipped = two_line_order(sandbox, amazon_store)
     shipment_create(order=shipped.commerce_order, tracks=[UPS], actor=staff_user)
     canceled = two_line_order(sandbox, amazon_store)
-    outbox.amazon_order_cancel(amazon_order=canceled, reason="NoInventory", actor=staff_user)
+    services.amazon_order_cancel(amazon_order=canceled, reason="NoInventory", actor=staff_user)
     assert set(OutboxMessage.objects.values_list("state", flat=True)) == {OutboxState.QUEUED}
 
     out = send("--wait", "30")
@@ -283,12 +283,12 @@ def test_outbox_send_delivers_what_is_due_and_follows_the_feeds(amazon_store, sa
 
 
 def test_outbox_send_exits_non_zero_while_a_feed_is_still_processing(amazon_store, sandbox, staff_user):
-    from saleschannel.amazon import outbox
+    from saleschannel.amazon import services
     from saleschannel.amazon.models import OutboxMessage, OutboxState
     from tests.amazon.test_outbound import two_line_order
 
     canceled = two_line_order(sandbox, amazon_store)
-    message = outbox.amazon_order_cancel(amazon_order=canceled, reason="NoInventory", actor=staff_user)
+    message = services.amazon_order_cancel(amazon_order=canceled, reason="NoInventory", actor=staff_user)
     out = StringIO()
     with pytest.raises(CommandError, match="0 failed, 1 still pending"):
         send("--wait", "0", stdout=out)

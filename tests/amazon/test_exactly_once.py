@@ -9,9 +9,10 @@ import pytest
 from django.db import connection, connections
 from django.utils import timezone
 
+from saleschannel.amazon.locks import lock_acquire, lock_release
 from saleschannel.amazon.models import AmazonOrder, SyncLock, SyncRun, SyncRunState
 from saleschannel.amazon.spapi.gateway import Gateway, RetryPolicy
-from saleschannel.amazon.sync import lock_acquire, lock_release, sync_store
+from saleschannel.amazon.sync import sync_store
 from saleschannel.catalog.models import StockReservation
 from saleschannel.sales.models import Order
 from tests.amazon.conftest import settle
@@ -137,7 +138,7 @@ def test_a_killed_sync_process_is_redone_without_duplicates(amazon_store, sandbo
 
     Product.objects.update(qty=100_000)
     ids = sandbox.create_orders(count=300, marketplace="US", fulfillment="MFN", status="Unshipped")
-    settle()
+    settle(real_time=True)  # the sync below is another process, on real time
     db = settings.DATABASES["default"]
     url = f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
     env = {**os.environ, "DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "saleschannel.settings",
@@ -146,7 +147,7 @@ def test_a_killed_sync_process_is_redone_without_duplicates(amazon_store, sandbo
                                env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 120
     while Order.objects.count() < 40 and time.monotonic() < deadline and process.poll() is None:
-        time.sleep(0.05)
+        time.sleep(0.05)  # polling another process's progress, bounded by the deadline
     assert process.poll() is None, process.stdout.read().decode()[-2000:]
     os.kill(process.pid, signal.SIGKILL)
     process.wait(10)

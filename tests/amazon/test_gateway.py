@@ -7,10 +7,11 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+from django.utils import timezone
 
 from saleschannel.amazon.models import ApiVersion, LwaCredentials
 from saleschannel.amazon.spapi.gateway import AmazonError, Gateway, RetryPolicy
-from tests.amazon.conftest import TIME_SCALE, US, settle
+from tests.amazon.conftest import TIME_SCALE, US, advance, settle
 
 pytestmark = pytest.mark.django_db
 FAST = RetryPolicy(max_attempts=8, base_delay=0.01, max_delay=0.05)
@@ -28,7 +29,7 @@ def make_gateway(sandbox, **kwargs) -> Gateway:
 
 
 def window():
-    now = datetime.now(UTC)
+    now = timezone.now()  # the test's clock, which settle() moves with the sandbox's
     return {"last_updated_after": now - timedelta(days=1), "last_updated_before": now - timedelta(seconds=0.25)}
 
 
@@ -188,13 +189,11 @@ def test_confirm_shipment_and_feed_round_trip(sandbox):
         "<CancelReason>NoInventory</CancelReason></Item></OrderAcknowledgement></Message></AmazonEnvelope>"
     )
     feed_id = gateway.submit_feed(feed_type="POST_ORDER_ACKNOWLEDGEMENT_DATA", content=xml)
-    import time
-
     for _ in range(100):
         feed = gateway.get_feed(feed_id)
         if feed.status in ("DONE", "FATAL", "CANCELLED"):
             break
-        time.sleep(0.05)
+        advance(20)  # the sandbox processes the feed (20 sandbox seconds) before this returns
     assert feed.status == "DONE" and feed.result_document_id
     report = gateway.get_feed_document(feed.result_document_id).decode()
     assert "ProcessingReport" in report and "<MessagesSuccessful>1</MessagesSuccessful>" in report

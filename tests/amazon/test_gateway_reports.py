@@ -7,7 +7,8 @@ import pytest
 
 from saleschannel.amazon.models import LwaCredentials
 from saleschannel.amazon.spapi.errors import AmazonError
-from saleschannel.amazon.spapi.gateway import AmazonReport, Gateway, RetryPolicy, report_text
+from saleschannel.amazon.spapi.gateway import Gateway, RetryPolicy
+from saleschannel.amazon.spapi.reports import AmazonReport, report_text
 from saleschannel.sandbox.reports import LISTING_COLUMNS
 from tests.amazon.conftest import TIME_SCALE, US
 

@@ -157,7 +157,7 @@ def test_backfill_failures_count_in_the_same_streak(amazon_store, sandbox, peopl
 
 
 def test_a_pass_skipped_by_the_lock_counts_neither_way(amazon_store, sandbox, run_pass):
-    from saleschannel.amazon.sync import lock_acquire
+    from saleschannel.amazon.locks import lock_acquire
 
     revoke(amazon_store)
     run_pass(amazon_store)

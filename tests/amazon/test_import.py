@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from decimal import Decimal
 
 import pytest
@@ -13,7 +12,7 @@ from saleschannel.amazon.sync import sync_store
 from saleschannel.catalog.models import Product, StockReservation
 from saleschannel.customers.models import Customer
 from saleschannel.sales.models import Order, OrderState
-from tests.amazon.conftest import PENDING_DELAY, TIME_SCALE, amazon, connect_store, settle, sync
+from tests.amazon.conftest import PENDING_DELAY, advance, amazon, connect_store, settle, sync
 
 S = AmazonOrderStatus
 pytestmark = pytest.mark.django_db
@@ -84,7 +83,7 @@ def test_pending_waits_for_unshipped_and_reserves_stock(amazon_store, sandbox):
     assert product.qty_reserved == 2
     assert StockReservation.objects.get(reference=f"amazon.order:{order_id}").qty == 2
 
-    time.sleep(PENDING_DELAY / TIME_SCALE)  # Amazon verifies the payment: Pending → Unshipped
+    advance(PENDING_DELAY)  # Amazon verifies the payment: Pending → Unshipped
     sandbox.order(order_id)
     settle()
     sync(amazon_store)

@@ -4,7 +4,6 @@ new and known orders, and the page read ahead while the previous one is imported
 from __future__ import annotations
 
 import gc
-import time
 from datetime import timedelta
 
 import pytest
@@ -15,7 +14,7 @@ from saleschannel.amazon.spapi.gateway import Gateway, RetryPolicy
 from saleschannel.amazon.sync import SAFETY_LAG, sync_store
 from saleschannel.catalog.models import Product, StockReservation
 from saleschannel.sales.models import Order
-from saleschannel.sales.services import order_create
+from saleschannel.sales.services import OrderDraft, order_create
 from tests.amazon.conftest import TIME_SCALE, connect_store, settle
 
 pytestmark = pytest.mark.django_db
@@ -49,10 +48,12 @@ def test_an_amazon_number_already_taken_fails_that_order_only(sandbox, commerce_
     taken, *fine = sandbox.create_orders(count=4, marketplace="US", fulfillment="MFN", status="Unshipped")
     settle()
     # A Commerce order (from elsewhere) already carries the number the first Amazon order would take.
-    order_create(store=commerce_store, items=[{"sku": "SANDBOX-SKU-003", "qty": 1, "price": "5.00"}],
-                 customer_email="a@example.com", customer_first_name="A", customer_last_name="B",
-                 billing_address={"street1": "1 Main St", "city": "Town", "country_code": "US"}, number=taken,
-                 send_email=False, actor="test")
+    order_create(draft=OrderDraft(
+        store=commerce_store, items=[{"sku": "SANDBOX-SKU-003", "qty": 1, "price": "5.00"}],
+        customer_email="a@example.com", customer_first_name="A", customer_last_name="B",
+        billing_address={"street1": "1 Main St", "city": "Town", "country_code": "US"}, number=taken,
+        send_email=False,
+    ), actor="test")
 
     run = sync_store(store=store)
 
@@ -108,7 +109,8 @@ def test_a_page_read_ahead_that_fails_is_asked_again_the_ordinary_way(amazon_sto
         assert len(first.orders) == 100 and first.next_token
         sandbox.set_faults({"searchOrders": {"500": 1.0}})
         ahead = gateway.next_page_ahead(first)
-        time.sleep(0.5)  # the background attempt meets the fault
+        sandbox.wait_until(lambda: any(r["status"] == 500 for r in sandbox.requests(operation="searchOrders")),
+                           message="the background attempt meeting the fault")
         sandbox.set_faults()
         second = ahead()
     finally:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from saleschannel.amazon import outbox
+from saleschannel.amazon import services
 from saleschannel.amazon.models import AmazonOrderStatus, OutboxKind
 from saleschannel.catalog.models import Product, StockReservation
 from saleschannel.sales.models import OrderState
@@ -95,7 +95,7 @@ def test_staff_cancel_of_a_zero_total_invoiced_order_closes_it(sandbox, amazon_s
     sync(amazon_store)
     row = amazon(order_id)
     assert row.commerce_order.grand_total == 0 and row.commerce_order.invoices.exists()
-    outbox.amazon_order_cancel(amazon_order=row, reason="NoInventory", actor=staff_user)
+    services.amazon_order_cancel(amazon_order=row, reason="NoInventory", actor=staff_user)
     row = amazon(order_id)
     row.commerce_order.refresh_from_db()
     assert row.status == S.CANCELED and row.commerce_order.state == OrderState.CLOSED

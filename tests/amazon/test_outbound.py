@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from saleschannel.amazon import outbox
+from saleschannel.amazon import delivery, services
 from saleschannel.amazon import rules as amazon_rules
 from saleschannel.amazon.models import (
     AmazonOrder,
@@ -27,7 +27,7 @@ from saleschannel.sales import rules
 from saleschannel.sales.errors import OrderActionError
 from saleschannel.sales.models import OrderState
 from saleschannel.sales.services import creditmemo_create, order_cancel, shipment_create
-from tests.amazon.conftest import settle
+from tests.amazon.conftest import advance, settle
 
 S = AmazonOrderStatus
 UPS = {"carrier_code": "ups", "title": "UPS", "number": "1Z999AA10123456784"}
@@ -37,11 +37,11 @@ def deliver_until_done(message: OutboxMessage, *, timeout: float = 20.0) -> Outb
     """Drive one message (sending, then following its feed) until Amazon has answered for good."""
     deadline = time.monotonic() + timeout
     while True:
-        outbox.deliver_message(message.pk, force=True)
+        delivery.deliver_message(message.pk, force=True)
         message.refresh_from_db()
         if message.state in (OutboxState.ACCEPTED, OutboxState.DEAD) or time.monotonic() > deadline:
             return message
-        time.sleep(0.05)
+        advance(20)  # the sandbox processes the feed (20 sandbox seconds) before this returns
 
 
 def import_orders(sandbox, amazon_store, **spec) -> list[AmazonOrder]:
@@ -75,7 +75,7 @@ def test_partial_then_full_shipment_is_confirmed_per_package(sandbox, amazon_sto
     shipment_create(order=commerce, quantities={shirt.pk: 1}, tracks=[UPS], actor=staff_user)
     first = OutboxMessage.objects.get(amazon_order=amazon, kind=OutboxKind.SHIPMENT)
     assert first.state == OutboxState.QUEUED and first.package_reference_id == 1
-    assert outbox.deliver_message(first.pk) == OutboxState.ACCEPTED
+    assert delivery.deliver_message(first.pk) == OutboxState.ACCEPTED
     assert sandbox.order(amazon.amazon_order_id)["status"] == "PartiallyShipped"
 
     shipment_create(order=commerce, quantities={shirt.pk: 1, mug.pk: 1},
@@ -83,7 +83,7 @@ def test_partial_then_full_shipment_is_confirmed_per_package(sandbox, amazon_sto
                     actor=staff_user)
     second = OutboxMessage.objects.filter(amazon_order=amazon).latest("pk")
     assert second.package_reference_id == 2
-    assert outbox.deliver_message(second.pk) == OutboxState.ACCEPTED
+    assert delivery.deliver_message(second.pk) == OutboxState.ACCEPTED
     assert sandbox.order(amazon.amazon_order_id)["status"] == "Shipped"
 
     calls = sandbox.requests(operation="confirmShipment")
@@ -116,7 +116,7 @@ def test_cancel_unshipped_order_from_amazon_order_details(sandbox, amazon_store,
     with pytest.raises(OrderActionError, match="cancel it from Amazon Order Details"):
         creditmemo_create(order=commerce, actor=staff_user)
 
-    message = outbox.amazon_order_cancel(amazon_order=amazon, reason="NoInventory", actor=staff_user)
+    message = services.amazon_order_cancel(amazon_order=amazon, reason="NoInventory", actor=staff_user)
     amazon.refresh_from_db()
     commerce.refresh_from_db()
     assert amazon.status == S.CANCELED
@@ -138,7 +138,7 @@ def test_cancel_unshipped_order_from_amazon_order_details(sandbox, amazon_store,
 
     # Canceling twice is refused and changes nothing.
     with pytest.raises(AmazonChannelError):
-        outbox.amazon_order_cancel(amazon_order=amazon, reason="NoInventory", actor=staff_user)
+        services.amazon_order_cancel(amazon_order=amazon, reason="NoInventory", actor=staff_user)
     # The next sync agrees: nothing more happens to the Commerce order.
     settle()
     sync_store(store=amazon_store)
@@ -154,14 +154,14 @@ def test_cancel_refused_once_shipped(sandbox, amazon_store, staff_user):
     commerce = amazon.commerce_order
     shirt = commerce.items.get(sku="SANDBOX-SKU-001")
     shipment_create(order=commerce, quantities={shirt.pk: 1}, tracks=[UPS], actor=staff_user)
-    outbox.deliver_message(OutboxMessage.objects.get(amazon_order=amazon).pk)
+    delivery.deliver_message(OutboxMessage.objects.get(amazon_order=amazon).pk)
     settle()
     sync_store(store=amazon_store)
     amazon.refresh_from_db()
     assert amazon.amazon_status == S.PARTIALLY_SHIPPED
 
     with pytest.raises(AmazonChannelError, match="Only an Unshipped Amazon order"):
-        outbox.amazon_order_cancel(amazon_order=amazon, reason="NoInventory", actor=staff_user)
+        services.amazon_order_cancel(amazon_order=amazon, reason="NoInventory", actor=staff_user)
     verdict = amazon_rules.can_cancel_on_amazon(amazon)
     assert not verdict and "can be canceled" in verdict.reason
     assert "Amazon Order Details" in rules.check(commerce, rules.Action.CANCEL).reason  # never a bare cancel
@@ -177,7 +177,7 @@ def test_commerce_cancel_of_an_amazon_order_is_refused(sandbox, amazon_store, st
     with pytest.raises(OrderActionError, match="cancel it from Amazon Order Details with a reason"):
         order_cancel(order=amazon.commerce_order, reason="BuyerCanceled", actor=staff_user)
     assert not OutboxMessage.objects.filter(amazon_order=amazon).exists()
-    message = outbox.amazon_order_cancel(amazon_order=amazon, reason="BuyerCanceled", actor=staff_user)
+    message = services.amazon_order_cancel(amazon_order=amazon, reason="BuyerCanceled", actor=staff_user)
     assert message.payload["reason"] == "BuyerCanceled"
     assert deliver_until_done(message).state == OutboxState.ACCEPTED
     assert sandbox.order(amazon.amazon_order_id)["status"] == "Canceled"
@@ -198,8 +198,8 @@ def test_refund_of_a_shipped_line_sends_the_right_amounts(sandbox, amazon_store,
     memo = creditmemo_create(order=commerce, quantities={shirt.pk: 1}, shipping_refund="5.00", actor=staff_user)
     refund = OutboxMessage.objects.get(amazon_order=amazon, kind=OutboxKind.REFUND)
     # The refund waits for the shipment to reach Amazon first.
-    assert outbox.deliver_message(refund.pk) == "waiting"
-    assert outbox.deliver_message(ship_message.pk) == OutboxState.ACCEPTED
+    assert delivery.deliver_message(refund.pk) == "waiting"
+    assert delivery.deliver_message(ship_message.pk) == OutboxState.ACCEPTED
     refund = deliver_until_done(refund)
     assert refund.state == OutboxState.ACCEPTED, refund.last_error
 
@@ -232,11 +232,11 @@ def test_dead_letter_after_max_attempts_then_retry_by_hand(sandbox, amazon_store
     message = OutboxMessage.objects.get(amazon_order=amazon)
     sandbox.set_faults({"confirmShipment": {"500": 1.0}})
 
-    assert outbox.deliver_message(message.pk) == OutboxState.FAILED
+    assert delivery.deliver_message(message.pk) == OutboxState.FAILED
     message.refresh_from_db()
     assert message.attempts == 1 and message.next_attempt_at is not None
-    assert outbox.deliver_message(message.pk) == "skipped"  # not due yet: the back-off holds it
-    assert outbox.deliver_message(message.pk, force=True) == OutboxState.DEAD
+    assert delivery.deliver_message(message.pk) == "skipped"  # not due yet: the back-off holds it
+    assert delivery.deliver_message(message.pk, force=True) == OutboxState.DEAD
     message.refresh_from_db()
     assert message.attempts == 2 and "HTTP 500" in message.last_error
     amazon.refresh_from_db()
@@ -248,9 +248,9 @@ def test_dead_letter_after_max_attempts_then_retry_by_hand(sandbox, amazon_store
     assert alerts and alerts[0].links[0][0] == amazon.amazon_order_id
 
     sandbox.set_faults()
-    outbox.outbox_retry(message=message, actor=staff_user)
+    services.outbox_retry(message=message, actor=staff_user)
     assert message.state == OutboxState.QUEUED and message.attempts == 0
-    assert outbox.deliver_message(message.pk) == OutboxState.ACCEPTED
+    assert delivery.deliver_message(message.pk) == OutboxState.ACCEPTED
     assert not [n for n in collect(request) if "did not accept" in n.message]
     assert sandbox.order(amazon.amazon_order_id)["status"] == "Shipped"
 
@@ -260,14 +260,14 @@ def test_read_only_mode_holds_the_queue(sandbox, amazon_store, staff_user):
     channel_read_only_set(read_only=True)
     shipment_create(order=amazon.commerce_order, tracks=[UPS], actor=staff_user)
     message = OutboxMessage.objects.get(amazon_order=amazon)
-    assert outbox.deliver_message(message.pk) == "held"
-    assert outbox.deliver_due() == {"held": 1}
+    assert delivery.deliver_message(message.pk) == "held"
+    assert delivery.deliver_due() == {"held": 1}
     assert sandbox.requests(operation="confirmShipment") == []
     message.refresh_from_db()
     assert message.state == OutboxState.QUEUED and message.attempts == 0
 
     channel_read_only_set(read_only=False)
-    assert outbox.deliver_due() == {OutboxState.ACCEPTED: 1}
+    assert delivery.deliver_due() == {OutboxState.ACCEPTED: 1}
     assert len(sandbox.requests(operation="confirmShipment")) == 1
 
 
@@ -277,14 +277,14 @@ def test_outbound_delivered_under_faults(sandbox, amazon_store, staff_user):
     for amazon in orders[:4]:
         shipment_create(order=amazon.commerce_order, tracks=[UPS], actor=staff_user)
     for amazon in orders[4:]:
-        outbox.amazon_order_cancel(amazon_order=amazon, reason="NoInventory", actor=staff_user)
+        services.amazon_order_cancel(amazon_order=amazon, reason="NoInventory", actor=staff_user)
     ChannelSettings.objects.update_or_create(pk=1, defaults={"outbox_max_attempts": 20})
     deadline = time.monotonic() + 120
     while OutboxMessage.objects.exclude(state=OutboxState.ACCEPTED).exists() and time.monotonic() < deadline:
         for message_id in OutboxMessage.objects.exclude(state__in=[OutboxState.ACCEPTED, OutboxState.DEAD]) \
                 .values_list("pk", flat=True):
-            outbox.deliver_message(message_id, force=True)
-        time.sleep(0.05)
+            delivery.deliver_message(message_id, force=True)
+        advance(20)  # the sandbox processes the feeds (20 sandbox seconds) before this returns
     sandbox.set_faults()
     states = {m.state: m.last_error for m in OutboxMessage.objects.all()}
     assert set(states) == {OutboxState.ACCEPTED}, states
@@ -310,7 +310,7 @@ def test_shipment_without_tracking_is_dead_lettered_with_a_clear_note(sandbox, a
     amazon = two_line_order(sandbox, amazon_store)
     shipment_create(order=amazon.commerce_order, actor=staff_user)
     message = OutboxMessage.objects.get(amazon_order=amazon)
-    assert outbox.deliver_message(message.pk) == OutboxState.DEAD
+    assert delivery.deliver_message(message.pk) == OutboxState.DEAD
     amazon.refresh_from_db()
     assert "tracking number" in amazon.notes
     assert sandbox.requests(operation="confirmShipment") == []
@@ -346,13 +346,13 @@ def test_delivery_is_enqueued_on_commit_and_the_sweep_follows_the_feed(
 
     other = two_line_order(sandbox, amazon_store)
     with django_capture_on_commit_callbacks(execute=True):
-        outbox.amazon_order_cancel(amazon_order=other, reason="NoInventory", actor=staff_user)
+        services.amazon_order_cancel(amazon_order=other, reason="NoInventory", actor=staff_user)
     cancel = OutboxMessage.objects.get(amazon_order=other)
     assert cancel.state == OutboxState.SENT and cancel.feed_id  # submitted; the report comes later
     deadline = time.monotonic() + 20
     while cancel.state == OutboxState.SENT and time.monotonic() < deadline:
-        time.sleep(0.1)
-        outbox.amazon_outbox_sweep()
+        advance(20)  # the sandbox processes the feed (20 sandbox seconds) before this returns
+        delivery.amazon_outbox_sweep()
         cancel.refresh_from_db()
     assert cancel.state == OutboxState.ACCEPTED
 
@@ -362,7 +362,7 @@ def test_sweep_postpones_a_sellers_other_messages_when_amazon_fails(sandbox, ama
     for amazon in (first, second):
         shipment_create(order=amazon.commerce_order, tracks=[UPS], actor=staff_user)
     sandbox.set_faults({"confirmShipment": {"503": 1.0}})
-    assert outbox.deliver_due() == {OutboxState.FAILED: 1, "postponed": 1}
+    assert delivery.deliver_due() == {OutboxState.FAILED: 1, "postponed": 1}
     sandbox.set_faults()
     later = timezone.now() + timedelta(hours=2)  # past the back-off
-    assert outbox.deliver_due(now=later) == {OutboxState.ACCEPTED: 2}
+    assert delivery.deliver_due(now=later) == {OutboxState.ACCEPTED: 2}

@@ -67,7 +67,7 @@ def test_demo_fills_the_dashboard_and_ctrl_c_stops_every_process(tmp_path):
         while time.monotonic() < deadline and _imported(tmp_path / "saleschannel.sqlite3") == 0:
             assert demo.poll() is None, (tmp_path / "demo.out").read_text()
             children |= _children(demo.pid)
-            time.sleep(1)
+            time.sleep(1)  # the demo is other processes on real time: poll its database, bounded above
         children |= _children(demo.pid)
         assert _imported(tmp_path / "saleschannel.sqlite3") > 0, (tmp_path / "demo.out").read_text()
         assert len(children) >= 2  # the sandbox and the worker
@@ -86,5 +86,5 @@ def test_demo_fills_the_dashboard_and_ctrl_c_stops_every_process(tmp_path):
     assert "Demo stopped." in output
     deadline = time.monotonic() + 10
     while any(_alive(pid) for pid in children) and time.monotonic() < deadline:
-        time.sleep(0.2)
+        time.sleep(0.2)  # waiting for other processes to exit, bounded by the deadline
     assert not [pid for pid in children if _alive(pid)]

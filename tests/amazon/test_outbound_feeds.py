@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from saleschannel.amazon import feeds, outbox, refunds
+from saleschannel.amazon import delivery, feeds, outbox, refunds
 
 
 def test_cancellation_feed_has_failure_and_the_reason_on_every_item():
@@ -96,10 +96,10 @@ def test_allocation_keeps_every_cent():
 
 def test_backoff_grows_with_jitter_and_is_capped():
     for attempt in range(1, 12):
-        delay = outbox.backoff_seconds(attempt)
-        ceiling = min(outbox.BACKOFF_CAP_SECONDS, outbox.BACKOFF_BASE_SECONDS * 2 ** (attempt - 1))
+        delay = delivery.backoff_seconds(attempt)
+        ceiling = min(delivery.BACKOFF_CAP_SECONDS, delivery.BACKOFF_BASE_SECONDS * 2 ** (attempt - 1))
         assert ceiling / 2 <= delay <= ceiling
-    assert len({round(outbox.backoff_seconds(5), 6) for _ in range(20)}) > 1
+    assert len({round(delivery.backoff_seconds(5), 6) for _ in range(20)}) > 1
 
 
 def test_carrier_mapping_covers_every_named_carrier():

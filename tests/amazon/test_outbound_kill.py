@@ -32,12 +32,12 @@ WORKER = """
 import os, signal, sys
 import django
 django.setup()
-from saleschannel.amazon import feed_delivery, outbox
+from saleschannel.amazon import delivery, feed_delivery
 def at_step(name):
     if name == sys.argv[2]:
         os.kill(os.getpid(), signal.SIGKILL)
 feed_delivery.feed_step_hook = at_step
-print(outbox.deliver_message(int(sys.argv[1]), force=True))
+print(delivery.deliver_message(int(sys.argv[1]), force=True))
 """
 
 # Step → feeds Amazon has when the worker dies there.
@@ -96,7 +96,7 @@ def test_two_workers_at_once_submit_one_feed_of_a_kind_at_a_time(sandbox, amazon
 
     from django.db import connections
 
-    from saleschannel.amazon import outbox
+    from saleschannel.amazon import delivery
 
     first = refund_message(sandbox, amazon_store, staff_user, hold=True)
     second = refund_message(sandbox, amazon_store, staff_user, amount="3.00", hold=True)
@@ -106,7 +106,7 @@ def test_two_workers_at_once_submit_one_feed_of_a_kind_at_a_time(sandbox, amazon
     def deliver(message_id: int) -> None:
         try:
             barrier.wait()
-            states[message_id] = outbox.deliver_message(message_id, force=True)
+            states[message_id] = delivery.deliver_message(message_id, force=True)
         finally:
             connections.close_all()
 

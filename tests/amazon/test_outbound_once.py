@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from saleschannel.amazon import outbox
+from saleschannel.amazon import delivery, feed_delivery, services
 from saleschannel.amazon.models import AmazonOrderEvent, OutboxMessage, OutboxState
 from saleschannel.amazon.spapi.gateway import Gateway
 from tests.amazon.test_outbound import deliver_until_done, two_line_order
@@ -28,7 +28,7 @@ def create_feed_requests(sandbox) -> list[int]:
 
 def sent_behind_our_back(store, message: OutboxMessage) -> str:
     """What a worker killed right after createFeed leaves: Amazon has the feed, the message has no feed id."""
-    feed_type, content = outbox._feed_content(message)
+    feed_type, content = feed_delivery.feed_content(message)
     with Gateway.for_store(store) as gateway:
         feed_id = gateway.submit_feed(feed_type=feed_type, content=content)
     OutboxMessage.objects.filter(pk=message.pk).update(feed_submitted_at=timezone.now() - timedelta(seconds=1))
@@ -37,7 +37,7 @@ def sent_behind_our_back(store, message: OutboxMessage) -> str:
 
 def test_a_feed_amazon_got_before_the_worker_died_is_followed_not_sent_again(sandbox, amazon_store, staff_user):
     amazon = two_line_order(sandbox, amazon_store)
-    message = outbox.amazon_order_cancel(amazon_order=amazon, reason="NoInventory", actor=staff_user)
+    message = services.amazon_order_cancel(amazon_order=amazon, reason="NoInventory", actor=staff_user)
     feed_id = sent_behind_our_back(amazon_store, message)
 
     message = deliver_until_done(message)
@@ -52,10 +52,10 @@ def test_a_feed_amazon_got_before_the_worker_died_is_followed_not_sent_again(san
 
 def test_a_lost_answer_to_create_feed_is_checked_before_sending_again(sandbox, amazon_store, staff_user):
     amazon = two_line_order(sandbox, amazon_store)
-    message = outbox.amazon_order_cancel(amazon_order=amazon, reason="NoInventory", actor=staff_user)
+    message = services.amazon_order_cancel(amazon_order=amazon, reason="NoInventory", actor=staff_user)
     sandbox.set_faults({"createFeed": {"500": 1.0}})
 
-    assert outbox.deliver_message(message.pk) == OutboxState.FAILED
+    assert delivery.deliver_message(message.pk) == OutboxState.FAILED
     message.refresh_from_db()
     assert create_feed_requests(sandbox) == [500]  # not retried blindly within the attempt
     assert message.feed_submitted_at is not None and not message.feed_id  # to be checked next time
@@ -70,10 +70,10 @@ def test_a_lost_answer_to_create_feed_is_checked_before_sending_again(sandbox, a
 def test_an_unreadable_answer_to_create_feed_is_not_repeated_and_the_feed_is_followed(sandbox, amazon_store,
                                                                                       staff_user):
     amazon = two_line_order(sandbox, amazon_store)
-    message = outbox.amazon_order_cancel(amazon_order=amazon, reason="NoInventory", actor=staff_user)
+    message = services.amazon_order_cancel(amazon_order=amazon, reason="NoInventory", actor=staff_user)
     sandbox.set_faults({"createFeed": {"malformed": 1.0}})  # Amazon created the feed; its answer is cut
 
-    assert outbox.deliver_message(message.pk) == OutboxState.FAILED
+    assert delivery.deliver_message(message.pk) == OutboxState.FAILED
     assert create_feed_requests(sandbox) == [202]  # a 2xx that cannot be read is not sent again
     sandbox.set_faults()
     message = deliver_until_done(message)
@@ -84,9 +84,9 @@ def test_an_unreadable_answer_to_create_feed_is_not_repeated_and_the_feed_is_fol
 
 def test_a_refused_feed_is_not_looked_for_again(sandbox, amazon_store, staff_user):
     amazon = two_line_order(sandbox, amazon_store)
-    message = outbox.amazon_order_cancel(amazon_order=amazon, reason="NoInventory", actor=staff_user)
+    message = services.amazon_order_cancel(amazon_order=amazon, reason="NoInventory", actor=staff_user)
     sandbox.set_faults({"createFeed": {"429": 1.0}})
-    assert outbox.deliver_message(message.pk) == OutboxState.FAILED
+    assert delivery.deliver_message(message.pk) == OutboxState.FAILED
     message.refresh_from_db()
     assert message.feed_submitted_at is None  # a 429 is a refusal: Amazon did not take it
     assert set(create_feed_requests(sandbox)) == {429}
@@ -94,22 +94,22 @@ def test_a_refused_feed_is_not_looked_for_again(sandbox, amazon_store, staff_use
 
 def test_feeds_that_cannot_be_told_apart_stop_for_a_person(sandbox, amazon_store, staff_user):
     first, second = (two_line_order(sandbox, amazon_store) for _ in range(2))
-    message = outbox.amazon_order_cancel(amazon_order=first, reason="NoInventory", actor=staff_user)
+    message = services.amazon_order_cancel(amazon_order=first, reason="NoInventory", actor=staff_user)
     sent_behind_our_back(amazon_store, message)
     # Another cancellation feed that none of our messages sent (Seller Central's upload page, another tool).
-    stranger = outbox._feed_content(
+    stranger = feed_delivery.feed_content(
         OutboxMessage(amazon_order=second, kind="cancel", payload={"reason": "NoInventory", "items": ["1"]}))[1]
     with Gateway.for_store(amazon_store) as gateway:
         gateway.submit_feed(feed_type="POST_ORDER_ACKNOWLEDGEMENT_DATA", content=stranger)
 
-    assert outbox.deliver_message(message.pk) == OutboxState.DEAD
+    assert delivery.deliver_message(message.pk) == OutboxState.DEAD
     stopped = OutboxMessage.objects.get(pk=message.pk)
     assert "cannot be told which one" in stopped.last_error and "Seller Central" in stopped.last_error
     assert stopped.outcome_unknown and not stopped.feed_id and stopped.feed_lookup["verdict"] == "ambiguous"
     assert len(sandbox.feeds()) == 2  # nothing sent
 
     # A cancellation sent twice changes nothing: a retry by hand sends it without asking.
-    outbox.outbox_retry(message=stopped, actor=staff_user)
+    services.outbox_retry(message=stopped, actor=staff_user)
     stopped = deliver_until_done(stopped)
     assert stopped.state == OutboxState.ACCEPTED, stopped.last_error
     assert len(sandbox.feeds()) == 3

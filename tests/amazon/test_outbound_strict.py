@@ -9,10 +9,11 @@ from decimal import Decimal
 
 import pytest
 
-from saleschannel.amazon import outbox
+from saleschannel.amazon import delivery
 from saleschannel.amazon.models import AmazonOrder, ApiVersion, OutboxKind, OutboxMessage, OutboxState
 from saleschannel.amazon.services import amazon_store_create
-from saleschannel.amazon.spapi.gateway import Gateway, RetryPolicy, parse_datetime
+from saleschannel.amazon.spapi.gateway import Gateway, RetryPolicy
+from saleschannel.amazon.spapi.normalise import parse_datetime
 from saleschannel.sales.services import creditmemo_create, shipment_create
 from tests.amazon.conftest import TIME_SCALE, connect_store
 from tests.amazon.test_outbound import UPS, deliver_until_done, import_orders, two_line_order
@@ -55,7 +56,7 @@ def test_an_unreadable_answer_is_not_repeated_and_the_next_attempt_finds_the_pac
     message = shipment_message(sandbox, amazon_store, staff_user)
     sandbox.set_faults({"confirmShipment": {"malformed": 1.0}})  # Amazon shipped it; its answer is cut
 
-    assert outbox.deliver_message(message.pk) == OutboxState.FAILED
+    assert delivery.deliver_message(message.pk) == OutboxState.FAILED
     assert confirmations(sandbox) == [200]  # not repeated within the attempt
     sandbox.set_faults()
 
@@ -73,7 +74,7 @@ def test_a_timeout_is_looked_at_before_sending_again(sandbox, amazon_store, staf
     sandbox.set_faults({"confirmShipment": {"timeout": 1.0}}, timeout_seconds=1.5)
     impatient = Gateway.for_store(amazon_store, timeout=0.3, retry=RetryPolicy(max_attempts=4, max_total_seconds=5))
     with impatient:
-        assert outbox.deliver_message(message.pk, gateway=impatient) == OutboxState.FAILED
+        assert delivery.deliver_message(message.pk, gateway=impatient) == OutboxState.FAILED
     message.refresh_from_db()
     assert "did not answer in time" in message.last_error
     order_id = message.amazon_order.amazon_order_id
@@ -88,7 +89,7 @@ def test_a_timeout_is_looked_at_before_sending_again(sandbox, amazon_store, staf
 def test_after_an_unknown_outcome_a_package_amazon_does_not_have_is_sent(sandbox, amazon_store, staff_user):
     message = shipment_message(sandbox, amazon_store, staff_user)
     sandbox.set_faults({"confirmShipment": {"500": 1.0}})
-    assert outbox.deliver_message(message.pk) == OutboxState.FAILED
+    assert delivery.deliver_message(message.pk) == OutboxState.FAILED
     assert confirmations(sandbox) == [500]  # a 5xx may mean Amazon did it: not repeated blindly
     sandbox.set_faults()
 
@@ -102,7 +103,7 @@ def test_a_reference_refused_as_already_used_by_this_package_counts_as_delivered
     message = shipment_message(sandbox, amazon_store, staff_user)
     send_behind_our_back(amazon_store, message)
 
-    assert outbox.deliver_message(message.pk) == OutboxState.ACCEPTED
+    assert delivery.deliver_message(message.pk) == OutboxState.ACCEPTED
     assert confirmations(sandbox) == [204, 400]  # Amazon refused the duplicate; the order showed it was ours
     assert len(sandbox.order(message.amazon_order.amazon_order_id)["packages"]) == 1
 
@@ -111,7 +112,7 @@ def test_a_reference_taken_by_another_package_stops_with_amazons_view(sandbox, a
     message = shipment_message(sandbox, amazon_store, staff_user)
     send_behind_our_back(amazon_store, message, tracking="SOMEONE-ELSES-1")
 
-    assert outbox.deliver_message(message.pk) == OutboxState.DEAD
+    assert delivery.deliver_message(message.pk) == OutboxState.DEAD
     message.refresh_from_db()
     assert "another package with reference 1" in message.last_error and "SOMEONE-ELSES-1" in message.last_error
 
@@ -120,7 +121,7 @@ def test_a_refusal_for_another_reason_is_dead_lettered_with_amazons_message(sand
     message = shipment_message(sandbox, amazon_store, staff_user)
     sandbox.amazon_cancel(message.amazon_order.amazon_order_id)  # Amazon canceled it meanwhile
 
-    assert outbox.deliver_message(message.pk) == OutboxState.DEAD
+    assert delivery.deliver_message(message.pk) == OutboxState.DEAD
     message.refresh_from_db()
     assert "status Canceled" in message.last_error
     assert confirmations(sandbox) == [400]
@@ -131,7 +132,7 @@ def test_orders_v0_store_finds_the_package_by_shipped_quantities(sandbox, commer
     message = shipment_message(sandbox, store, staff_user)
     send_behind_our_back(store, message)
 
-    assert outbox.deliver_message(message.pk) == OutboxState.ACCEPTED
+    assert delivery.deliver_message(message.pk) == OutboxState.ACCEPTED
     assert confirmations(sandbox) == [204, 400]
     assert "already shows this package's items as shipped" in message.amazon_order.events.latest("pk").message
 
@@ -143,11 +144,11 @@ def test_a_refund_behind_a_shipment_that_never_reached_amazon_is_not_sent(sandbo
     amazon = two_line_order(sandbox, amazon_store)
     shipment_create(order=amazon.commerce_order, actor=staff_user)  # no tracking: Amazon cannot take it
     shipment = OutboxMessage.objects.get(amazon_order=amazon, kind=OutboxKind.SHIPMENT)
-    assert outbox.deliver_message(shipment.pk) == OutboxState.DEAD
+    assert delivery.deliver_message(shipment.pk) == OutboxState.DEAD
     creditmemo_create(order=amazon.commerce_order, actor=staff_user)
     refund = OutboxMessage.objects.get(amazon_order=amazon, kind=OutboxKind.REFUND)
 
-    assert outbox.deliver_message(refund.pk) == OutboxState.DEAD
+    assert delivery.deliver_message(refund.pk) == OutboxState.DEAD
     refund.refresh_from_db()
     assert "has not shipped on Amazon" in refund.last_error and "Send the shipment first" in refund.last_error
     assert sandbox.feeds() == []  # Amazon would have refused it: nothing sent
@@ -161,7 +162,7 @@ def test_a_refund_in_another_currency_than_the_amazon_order_is_not_sent(sandbox,
     creditmemo_create(order=amazon.commerce_order, actor=staff_user)
     refund = OutboxMessage.objects.get(amazon_order=amazon, kind=OutboxKind.REFUND)
 
-    assert outbox.deliver_message(refund.pk) == OutboxState.DEAD
+    assert delivery.deliver_message(refund.pk) == OutboxState.DEAD
     refund.refresh_from_db()
     assert "in USD but the Amazon order is in CAD" in refund.last_error
     assert sandbox.feeds() == []

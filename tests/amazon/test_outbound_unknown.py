@@ -11,7 +11,7 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
-from saleschannel.amazon import feed_delivery, outbox, rules
+from saleschannel.amazon import delivery, feed_delivery, rules, services
 from saleschannel.amazon.models import AmazonOrder, ChannelSettings, OutboxKind, OutboxMessage, OutboxState
 from saleschannel.amazon.refunds import refundable
 from saleschannel.amazon.spapi.gateway import Gateway, RetryPolicy
@@ -71,7 +71,7 @@ def exhaust(message: OutboxMessage) -> OutboxMessage:
     """Deliver until the message is dead (every attempt fails): two attempts, to keep the gateway's back-off short."""
     ChannelSettings.objects.update_or_create(pk=1, defaults={"outbox_max_attempts": 2})
     for _ in range(ChannelSettings.load().outbox_max_attempts + 1):
-        outbox.deliver_message(message.pk, force=True)
+        delivery.deliver_message(message.pk, force=True)
         message.refresh_from_db()
         if message.state == OutboxState.DEAD:
             break
@@ -95,7 +95,7 @@ def test_a_truncated_or_dropped_answer_to_create_feed_refunds_once(sandbox, amaz
     message = refund_message(sandbox, amazon_store, staff_user)
     sandbox.set_faults({"createFeed": {fault: 1.0}})  # Amazon creates the feed; its answer is cut
 
-    assert outbox.deliver_message(message.pk) == OutboxState.FAILED
+    assert delivery.deliver_message(message.pk) == OutboxState.FAILED
     message.refresh_from_db()
     assert message.outcome_unknown and message.feed_submitted_at and not message.feed_id  # recorded as unknown
     assert create_feed_statuses(sandbox) == [202]  # not repeated within the attempt
@@ -116,7 +116,7 @@ def test_a_timeout_after_sending_refunds_once(sandbox, amazon_store, staff_user)
     sandbox.set_faults({"createFeed": {"timeout": 1.0}}, timeout_seconds=1.5)
     impatient = Gateway.for_store(amazon_store, timeout=0.3, retry=RetryPolicy(max_attempts=4, max_total_seconds=5))
     with impatient:
-        assert outbox.deliver_message(message.pk, gateway=impatient) == OutboxState.FAILED
+        assert delivery.deliver_message(message.pk, gateway=impatient) == OutboxState.FAILED
     message.refresh_from_db()
     assert message.outcome_unknown and "did not answer in time" in message.last_error
     wait_for(lambda: sandbox.requests(operation="createFeed"))  # the sandbox finished the request it was given
@@ -136,9 +136,9 @@ def test_a_request_still_running_at_amazon_is_waited_for_not_sent_again(sandbox,
     sandbox.set_faults({"createFeed": {"timeout": 1.0}}, timeout_seconds=2.5)
     impatient = Gateway.for_store(amazon_store, timeout=0.3, retry=RetryPolicy(max_attempts=4, max_total_seconds=5))
     with impatient:
-        assert outbox.deliver_message(message.pk, gateway=impatient) == OutboxState.FAILED
+        assert delivery.deliver_message(message.pk, gateway=impatient) == OutboxState.FAILED
         sandbox.set_faults()
-        assert outbox.deliver_message(message.pk, force=True, gateway=impatient) == OutboxState.FAILED
+        assert delivery.deliver_message(message.pk, force=True, gateway=impatient) == OutboxState.FAILED
     message.refresh_from_db()
     assert "may still be processed" in message.last_error and message.outcome_unknown
     assert message.attempts == 1  # waiting to know is not an attempt
@@ -153,7 +153,7 @@ def test_a_request_still_running_at_amazon_is_waited_for_not_sent_again(sandbox,
 def test_a_500_is_looked_for_then_sent_once(sandbox, amazon_store, staff_user):
     message = refund_message(sandbox, amazon_store, staff_user)
     sandbox.set_faults({"createFeed": {"500": 1.0}})  # Amazon failed: it has nothing, but we cannot know
-    assert outbox.deliver_message(message.pk) == OutboxState.FAILED
+    assert delivery.deliver_message(message.pk) == OutboxState.FAILED
     message.refresh_from_db()
     assert message.outcome_unknown and create_feed_statuses(sandbox) == [500]
     sandbox.set_faults()
@@ -171,8 +171,8 @@ def test_a_second_refund_waits_for_the_feed_in_flight_and_goes_next(sandbox, ama
     first = refund_message(sandbox, amazon_store, staff_user)
     second = refund_message(sandbox, amazon_store, staff_user, amount="3.00")
 
-    assert outbox.deliver_message(first.pk) == OutboxState.SENT
-    assert outbox.deliver_message(second.pk) == "waiting"
+    assert delivery.deliver_message(first.pk) == OutboxState.SENT
+    assert delivery.deliver_message(second.pk) == "waiting"
     second.refresh_from_db()
     assert second.state == OutboxState.QUEUED and second.waiting_for_id == first.pk and second.attempts == 0
     assert len(refund_feeds(sandbox)) == 1  # not submitted while the first is not finished
@@ -188,8 +188,8 @@ def test_a_submission_with_an_unknown_outcome_holds_the_next_one(sandbox, amazon
     first = refund_message(sandbox, amazon_store, staff_user)
     second = refund_message(sandbox, amazon_store, staff_user, amount="3.00")
     sandbox.set_faults({"createFeed": {"malformed": 1.0}})
-    assert outbox.deliver_message(first.pk) == OutboxState.FAILED
-    assert outbox.deliver_message(second.pk) == "waiting"  # getFeeds must find the first one's feed alone
+    assert delivery.deliver_message(first.pk) == OutboxState.FAILED
+    assert delivery.deliver_message(second.pk) == "waiting"  # getFeeds must find the first one's feed alone
     sandbox.set_faults()
 
     for message in (first, second):
@@ -201,22 +201,22 @@ def test_a_submission_with_an_unknown_outcome_holds_the_next_one(sandbox, amazon
 def test_a_refused_submission_or_another_kind_does_not_hold_the_queue(sandbox, amazon_store, staff_user):
     refund = refund_message(sandbox, amazon_store, staff_user)
     sandbox.set_faults({"createFeed": {"429": 1.0}})  # a refusal: Amazon did not take it
-    assert outbox.deliver_message(refund.pk) == OutboxState.FAILED
+    assert delivery.deliver_message(refund.pk) == OutboxState.FAILED
     refund.refresh_from_db()
     assert refund.feed_submitted_at is None and not refund.outcome_unknown
     sandbox.set_faults()
     amazon = two_line_order(sandbox, amazon_store)
-    cancel = outbox.amazon_order_cancel(amazon_order=amazon, reason="NoInventory", actor=staff_user)
-    assert outbox.deliver_message(cancel.pk) == OutboxState.SENT  # a cancellation is another feed type
+    cancel = services.amazon_order_cancel(amazon_order=amazon, reason="NoInventory", actor=staff_user)
+    assert delivery.deliver_message(cancel.pk) == OutboxState.SENT  # a cancellation is another feed type
     other = refund_message(sandbox, amazon_store, staff_user, amount="2.00")
-    assert outbox.deliver_message(other.pk) == OutboxState.SENT  # the refused refund holds nothing
+    assert delivery.deliver_message(other.pk) == OutboxState.SENT  # the refused refund holds nothing
 
 
 def test_the_waiting_message_is_visible_on_the_order(sandbox, amazon_store, staff_user):
     first = refund_message(sandbox, amazon_store, staff_user)
     second = refund_message(sandbox, amazon_store, staff_user, amount="3.00")
-    outbox.deliver_message(first.pk)
-    outbox.deliver_message(second.pk)
+    delivery.deliver_message(first.pk)
+    delivery.deliver_message(second.pk)
     first.refresh_from_db()
     page = client_for(make_role_user(OPERATOR)).get(f"/amazon/orders/{second.amazon_order_id}/?tab=log")
     assert f"waiting for feed {first.feed_id}" in page.content.decode()
@@ -232,10 +232,10 @@ def ambiguous_refund(sandbox, amazon_store, staff_user) -> OutboxMessage:
     """A refund whose createFeed answer was lost while another feed of its type arrived from elsewhere."""
     message = refund_message(sandbox, amazon_store, staff_user)
     sandbox.set_faults({"createFeed": {"malformed": 1.0}})
-    outbox.deliver_message(message.pk)
+    delivery.deliver_message(message.pk)
     sandbox.set_faults()
     feed_behind_our_back(amazon_store)
-    assert outbox.deliver_message(message.pk, force=True) == OutboxState.DEAD
+    assert delivery.deliver_message(message.pk, force=True) == OutboxState.DEAD
     message.refresh_from_db()
     return message
 
@@ -255,14 +255,14 @@ def test_a_dead_letter_of_an_unknown_refund_says_what_is_known(sandbox, amazon_s
 
 def test_a_retry_of_a_refund_amazon_cannot_tell_about_needs_a_confirmation(sandbox, amazon_store, staff_user):
     message = ambiguous_refund(sandbox, amazon_store, staff_user)
-    with pytest.raises(outbox.RetryNeedsConfirmation) as refused:
-        outbox.outbox_retry(message=message, actor=staff_user)
+    with pytest.raises(services.RetryNeedsConfirmation) as refused:
+        services.outbox_retry(message=message, actor=staff_user)
     assert "may refund the buyer twice" in refused.value.message
     message.refresh_from_db()
     assert message.state == OutboxState.DEAD and len(refund_feeds(sandbox)) == 2  # asked Amazon, sent nothing
     assert sandbox.requests(operation="getFeeds")
 
-    message = outbox.outbox_retry(message=message, actor=staff_user, confirmed=True)
+    message = services.outbox_retry(message=message, actor=staff_user, confirmed=True)
     assert message.state == OutboxState.QUEUED and not message.outcome_unknown
     assert "confirmed the risk" in message.amazon_order.events.latest("pk").message
     assert deliver_until_done(message).state == OutboxState.ACCEPTED
@@ -278,7 +278,7 @@ def test_a_retry_finds_the_feed_amazon_has_and_follows_it_instead_of_sending(san
     assert not rules.outbox_retry_verdict(message).safe
     sandbox.set_faults()
 
-    message = outbox.outbox_retry(message=message, actor=staff_user)  # no confirmation: Amazon could tell
+    message = services.outbox_retry(message=message, actor=staff_user)  # no confirmation: Amazon could tell
     assert message.state == OutboxState.SENT and message.feed_id
     assert deliver_until_done(message).state == OutboxState.ACCEPTED
     assert len(refund_feeds(sandbox)) == 1 and refunded_on_amazon(sandbox, message) == Decimal("5.00")
@@ -291,7 +291,7 @@ def test_a_retry_sends_a_refund_amazon_never_got_without_asking(sandbox, amazon_
     assert message.state == OutboxState.DEAD and message.outcome_unknown
     sandbox.set_faults()
 
-    message = outbox.outbox_retry(message=message, actor=staff_user)
+    message = services.outbox_retry(message=message, actor=staff_user)
     assert message.state == OutboxState.QUEUED and not message.outcome_unknown
     assert "not applied" in message.amazon_order.events.filter(kind="outbox_check").latest("pk").message
     assert deliver_until_done(message).state == OutboxState.ACCEPTED
@@ -301,8 +301,8 @@ def test_a_retry_sends_a_refund_amazon_never_got_without_asking(sandbox, amazon_
 def test_a_retry_while_amazon_cannot_be_asked_needs_a_confirmation(sandbox, amazon_store, staff_user):
     message = ambiguous_refund(sandbox, amazon_store, staff_user)
     sandbox.set_faults({"getFeeds": {"500": 1.0}})
-    with pytest.raises(outbox.RetryNeedsConfirmation):
-        outbox.outbox_retry(message=message, actor=staff_user)
+    with pytest.raises(services.RetryNeedsConfirmation):
+        services.outbox_retry(message=message, actor=staff_user)
     message.refresh_from_db()
     assert message.feed_lookup["verdict"] == "unreachable"
 
@@ -343,17 +343,17 @@ def test_the_command_line_retry_needs_confirm_may_duplicate(sandbox, amazon_stor
 
 def test_a_cancellation_with_an_unknown_outcome_is_retried_without_confirmation(sandbox, amazon_store, staff_user):
     amazon = two_line_order(sandbox, amazon_store)
-    message = outbox.amazon_order_cancel(amazon_order=amazon, reason="NoInventory", actor=staff_user)
+    message = services.amazon_order_cancel(amazon_order=amazon, reason="NoInventory", actor=staff_user)
     sandbox.set_faults({"createFeed": {"malformed": 1.0}})
-    outbox.deliver_message(message.pk)
+    delivery.deliver_message(message.pk)
     sandbox.set_faults()
     feed_behind_our_back(amazon_store, "POST_ORDER_ACKNOWLEDGEMENT_DATA")
-    assert outbox.deliver_message(message.pk, force=True) == OutboxState.DEAD
+    assert delivery.deliver_message(message.pk, force=True) == OutboxState.DEAD
     message.refresh_from_db()
     assert message.last_error.startswith("Amazon may have canceled this order already")
     assert "Retry is safe" in message.last_error
     assert rules.outbox_retry_verdict(message).safe
-    message = outbox.outbox_retry(message=message, actor=staff_user)
+    message = services.outbox_retry(message=message, actor=staff_user)
     assert deliver_until_done(message).state == OutboxState.ACCEPTED
     assert sandbox.order(amazon.amazon_order_id)["status"] == "Canceled"
 

@@ -1,12 +1,19 @@
-"""The creation matrix of DESIGN.md §4.3, exactly."""
+"""The Amazon channel rules: the creation matrix of DESIGN.md §4.3 exactly, the staff verdicts and the vetoes."""
 
 from __future__ import annotations
 
 import pytest
-from django.utils import translation
+from django.utils import timezone, translation
 
 from saleschannel.amazon.models import AmazonOrder
-from saleschannel.amazon.rules import Outcome, can_cancel_on_amazon, import_decision, product_problem
+from saleschannel.amazon.rules import (
+    Outcome,
+    can_cancel_on_amazon,
+    can_edit_address,
+    commerce_action_veto,
+    import_decision,
+    product_problem,
+)
 from saleschannel.amazon.services import AmazonChannelError
 from saleschannel.catalog.models import Product
 from saleschannel.core.errors import DomainError
@@ -25,7 +32,7 @@ def decide(channel, status, **settings):
 def test_fbm_matrix(status):
     decision = decide("MFN", status)
     if status in ("Unshipped", "PartiallyShipped", "Shipped"):
-        assert decision.outcome == Outcome.CREATE and decision.check_stock and not decision.as_complete
+        assert decision.outcome == Outcome.CREATE and not decision.as_complete
     elif status == "Pending":
         assert decision.outcome == Outcome.RESERVE
         assert decide("MFN", status, reserve_pending=False).outcome == Outcome.WAIT
@@ -39,7 +46,7 @@ def test_fbm_matrix(status):
 def test_fba_matrix(status):
     decision = decide("AFN", status)
     if status == "Shipped":
-        assert decision.create and decision.as_complete and not decision.check_stock
+        assert decision.create and decision.as_complete
         assert not decide("AFN", status, import_fba=False).create
     else:
         assert not decision.create and decision.outcome != Outcome.RESERVE
@@ -49,7 +56,7 @@ def test_fba_matrix(status):
 def test_import_disabled_never_creates_nor_reserves(status):
     for channel in ("MFN", "AFN"):
         decision = decide(channel, status, import_enabled=False)
-        assert decision.outcome in (Outcome.RELEASE,) and decision.reason
+        assert decision.outcome in (Outcome.RELEASE,)
 
 
 @translation.override("en")
@@ -79,3 +86,38 @@ def test_amazon_refusals_are_domain_errors():
     error = AmazonChannelError("Choose a reason for the cancellation.", field="reason")
     assert isinstance(error, DomainError)
     assert (error.message, error.code, error.field) == ("Choose a reason for the cancellation.", "refused", "reason")
+
+
+@translation.override("en")
+def test_the_address_can_be_edited_until_the_personal_data_is_redacted():
+    assert can_edit_address(AmazonOrder())
+    verdict = can_edit_address(AmazonOrder(pii_redacted_at=timezone.now()))
+    assert not verdict and "redacted" in verdict.reason
+
+
+class _Items:
+    def __init__(self, *shipped):
+        self.shipped = shipped
+
+    def all(self):
+        return [type("Item", (), {"qty_shipped": qty})() for qty in self.shipped]
+
+
+def _commerce(*shipped):
+    return type("CommerceOrder", (), {"items": _Items(*shipped)})()
+
+
+@translation.override("en")
+def test_commerce_actions_vetoed_on_amazon_orders():
+    unshipped = AmazonOrder(status="Unshipped", amazon_status="Unshipped", fulfillment_channel="MFN")
+    assert "Amazon Order Details with a reason" in commerce_action_veto(unshipped, _commerce(0), "cancel")
+    assert "has not shipped" in commerce_action_veto(unshipped, _commerce(0), "creditmemo")
+    assert commerce_action_veto(unshipped, _commerce(1), "creditmemo") is None  # shipped in Commerce: refundable
+    assert commerce_action_veto(unshipped, _commerce(0), "ship") is None
+    assert commerce_action_veto(unshipped, _commerce(0), "hold") is None
+    shipped = AmazonOrder(status="Completed", amazon_status="Shipped", fulfillment_channel="MFN")
+    assert commerce_action_veto(shipped, _commerce(0), "creditmemo") is None
+    fba = AmazonOrder(status="Completed", amazon_status="Shipped", fulfillment_channel="AFN")
+    assert "FBA" in commerce_action_veto(fba, _commerce(0), "ship")
+    canceled = AmazonOrder(status="Canceled", amazon_status="Canceled", fulfillment_channel="MFN")
+    assert "canceled on Amazon" in commerce_action_veto(canceled, _commerce(0), "ship")

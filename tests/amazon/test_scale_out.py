@@ -131,7 +131,7 @@ def lock_holds() -> tuple[dict[int, list[dict]], list[tuple]]:
 
 
 def pid_of(owner: str) -> int:
-    return int(owner.split(":")[1])  # host:pid:nonce (importer.lock_owner)
+    return int(owner.split(":")[1])  # host:pid:nonce (locks.lock_owner)
 
 
 # --- The real queue and the workers -------------------------------------------------------------------------------
@@ -246,7 +246,7 @@ def test_two_workers_sync_twenty_stores_each_store_by_one_worker_at_a_time_each_
             for amazon_store, sandbox, code in stores:
                 expected[amazon_store.pk] |= set(sandbox.create_orders(
                     count=count, marketplace=code, fulfillment="MFN", status="Unshipped"))
-            settle()  # older than Amazon's 2-minute rule (scaled): the next pass sees them
+            settle(real_time=True)  # older than the 2-minute rule (scaled) for the workers, other processes
 
         def runs_finished(count: int):
             return lambda: SyncRun.objects.exclude(state=SyncRunState.RUNNING).count() >= count

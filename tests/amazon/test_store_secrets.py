@@ -20,6 +20,7 @@ from urllib.parse import parse_qs
 import pytest
 from django.core.management import CommandError, call_command
 
+from saleschannel.amazon.destinations import override_url_problem
 from saleschannel.amazon.models import AmazonStore, AmazonStoreChange
 from saleschannel.amazon.services import (
     AmazonChannelError,
@@ -27,7 +28,6 @@ from saleschannel.amazon.services import (
     amazon_store_order_settings_update,
     amazon_store_test_connection,
     amazon_store_update,
-    override_url_problem,
 )
 from saleschannel.core.roles import ADMINISTRATOR
 from tests.factories import client_for, make_role_user

@@ -12,9 +12,10 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from saleschannel.amazon import sync
+from saleschannel.amazon import locks
+from saleschannel.amazon.locks import LOCK_TTL, lock_acquire, lock_owner, owner_is_gone
 from saleschannel.amazon.models import AmazonStore, SyncLock, SyncRun, SyncRunState
-from saleschannel.amazon.sync import LOCK_TTL, lock_acquire, lock_owner, owner_is_gone, sync_store
+from saleschannel.amazon.sync import sync_store
 
 pytestmark = pytest.mark.django_db
 
@@ -72,10 +73,10 @@ def test_waits_renew_the_lock(amazon_store):
         slept.append(seconds)
         clock[0] += seconds
 
-    heartbeat = sync._Heartbeat(store=amazon_store, owner=owner, enabled=True, sleep=fake_sleep,
+    heartbeat = locks.LockHeartbeat(store=amazon_store, owner=owner, enabled=True, sleep=fake_sleep,
                                     clock=lambda: clock[0])
     heartbeat.sleep(100)  # e.g. the pacer waiting for searchOrders' next token
-    assert max(slept) <= sync.HEARTBEAT_SECONDS and sum(slept) == 100
+    assert max(slept) <= locks.HEARTBEAT_SECONDS and sum(slept) == 100
     assert SyncLock.objects.get().expires_at > timezone.now() + LOCK_TTL - timedelta(seconds=10)
 
 

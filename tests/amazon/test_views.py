@@ -284,6 +284,9 @@ def test_filters_chips_clear_all_sort_and_pages(viewer, amazon_store):
     assert viewer.get("/amazon/orders/", {"total_min": "abc"}).status_code == 400
 
 
+AMAZON_ORDER_LIST_QUERIES = 11  # pinned: /amazon/orders/ with 5 or 50 rows (SQLite and PostgreSQL alike)
+
+
 def test_pagination_and_constant_queries(viewer, amazon_store):
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
@@ -298,6 +301,8 @@ def test_pagination_and_constant_queries(viewer, amazon_store):
     with CaptureQueriesContext(connection) as many:
         response = viewer.get("/amazon/orders/")
     assert len(many.captured_queries) == len(few.captured_queries)  # independent of the rows shown
+    assert len(few.captured_queries) == AMAZON_ORDER_LIST_QUERIES, (
+        f"Amazon order list: {len(few.captured_queries)} queries, pinned {AMAZON_ORDER_LIST_QUERIES}")
     assert len(response.context["page"].object_list) == 50
     second = viewer.get("/amazon/orders/", {"page": 2})
     assert len(second.context["page"].object_list) == 5

@@ -43,6 +43,20 @@ class ApiClient:
         data = raw if raw is not None else json.dumps(body if body is not None else {})
         return self.client.post(path, data, content_type="application/json", headers=sent)
 
+    def patch(self, path: str, body=None, *, raw: str | bytes | None = None, headers: dict | None = None,
+              key: str | None = None):
+        sent = self._headers(headers)
+        if key is not None:
+            sent["Idempotency-Key"] = key
+        data = raw if raw is not None else json.dumps(body if body is not None else {})
+        return self.client.patch(path, data, content_type="application/json", headers=sent)
+
+    def send(self, method: str, path: str, body=None):
+        """``method`` (GET, POST or PATCH) to ``path``, with ``body`` for a write."""
+        if method == "GET":
+            return self.get(path)
+        return self.post(path, body) if method == "POST" else self.patch(path, body)
+
 
 def api_client_for(user, name: str = "tests") -> ApiClient:
     return ApiClient(token_create(user=user, name=name).secret)

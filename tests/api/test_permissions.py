@@ -7,10 +7,12 @@ from django.contrib.auth import get_user_model
 
 from saleschannel.amazon import views as amazon_views
 from saleschannel.api.api import api
+from saleschannel.catalog import views as catalog_views
+from saleschannel.catalog.models import ProductChange
 from saleschannel.sales import views as sales_views
-from tests.api.conftest import ApiClient, api_client_for
+from tests.api.conftest import ApiClient, api_client_for, make_amazon_order
 
-# (method, path) → (the screen doing the same, the body to send)
+# (method, path) → (the screen doing the same, or the permission when no screen does, the body to send)
 ENDPOINTS = {
     ("GET", "/api/v1/orders"): (sales_views.order_list, None),
     ("GET", "/api/v1/orders/{order_id}"): (sales_views.order_view, None),
@@ -31,7 +33,17 @@ ENDPOINTS = {
     ("GET", "/api/v1/creditmemos"): (sales_views.creditmemo_list, None),
     ("GET", "/api/v1/creditmemos/{creditmemo_id}"): (sales_views.creditmemo_view, None),
     ("GET", "/api/v1/creditmemos/{creditmemo_id}/pdf"): (sales_views.creditmemo_pdf, None),
+    ("GET", "/api/v1/amazon/orders"): (amazon_views.order_list, None),
+    ("GET", "/api/v1/amazon/orders/{amazon_order_id}"): (amazon_views.order_detail, None),
+    ("GET", "/api/v1/amazon/outbox"): ("amazon.view_outboxmessage", None),
+    ("GET", "/api/v1/stores"): ("catalog.view_store", None),
+    ("GET", "/api/v1/stores/{store_id}"): ("catalog.view_store", None),
+    ("GET", "/api/v1/products"): (catalog_views.product_list, None),
+    ("GET", "/api/v1/products/{sku}"): (catalog_views.product_view, None),
+    ("PATCH", "/api/v1/products/stock"): (catalog_views.product_stock,
+                                          {"lines": [{"sku": "CAP-GREEN", "quantity": 4}]}),
 }
+WRITES = ("POST", "PATCH")
 ROLES = ("administrator", "operator", "viewer")
 
 
@@ -46,14 +58,15 @@ def test_every_operation_is_in_the_matrix_with_the_screens_permission():
                 for method in operation.methods:
                     auth_of[(method, operation.path)] = operation.auth_callbacks
     for (method, path), (screen, _body) in ENDPOINTS.items():
-        (auth,) = auth_of[(method, path.removeprefix("/api/v1"))]
-        assert (auth.permission,) == screen.required_permissions, (method, path)
+        (auth,) = auth_of[(method, path.removeprefix("/api/v1").replace("{sku}", "{path:sku}"))]
+        required = (screen,) if isinstance(screen, str) else screen.required_permissions
+        assert (auth.permission,) == required, (method, path)
     # An Amazon order's cancellation is the Amazon Order Details screen's, which asks the same.
     assert amazon_views.order_cancel.required_permissions == sales_views.order_cancel.required_permissions
 
 
 def _expected(role: str, method: str) -> set[int]:
-    if role == "viewer" and method == "POST":
+    if role == "viewer" and method in WRITES:
         return {403}
     return {200, 201, 409}  # allowed: done, or refused by the order's rules (never by the role)
 
@@ -61,14 +74,18 @@ def _expected(role: str, method: str) -> set[int]:
 @pytest.fixture
 def documents(order):
     """An order with one invoice, one shipment and one credit memo (URLs name them)."""
+    from saleschannel.amazon.models import AmazonStore
     from saleschannel.sales import services
 
     mug = order.items.get(sku="MUG-BLUE")
     invoice = services.invoice_create(order=order, quantities={mug.pk: 2}, actor="tests")
     shipment = services.shipment_create(order=order, quantities={mug.pk: 1}, actor="tests")
     memo = services.creditmemo_create(order=order, quantities={mug.pk: 1}, shipping_refund=0, actor="tests")
+    amazon_store = AmazonStore.objects.create(name="Seller", seller_id="A1", store=order.store)
+    amazon = make_amazon_order(amazon_store)
     return {"{order_id}": order.pk, "{invoice_id}": invoice.pk, "{shipment_id}": shipment.pk,
-            "{creditmemo_id}": memo.pk}
+            "{creditmemo_id}": memo.pk, "{amazon_order_id}": amazon.amazon_order_id, "{store_id}": order.store_id,
+            "{sku}": "MUG-BLUE"}
 
 
 def _url(path: str, ids: dict) -> str:
@@ -82,22 +99,21 @@ def _url(path: str, ids: dict) -> str:
 def test_matrix(request, role, method, path, order, documents):
     client = api_client_for(request.getfixturevalue(role))
     url = _url(path, documents)
-    lines = order.history.count()
-    body = ENDPOINTS[(method, path)][1]
-    response = client.get(url) if method == "GET" else client.post(url, body)
+    lines, changes = order.history.count(), ProductChange.objects.count()
+    response = client.send(method, url, ENDPOINTS[(method, path)][1])
     assert response.status_code in _expected(role, method), (role, method, path, response.content)
     if response.status_code == 403:
         assert response.json()["code"] == "forbidden"
-        assert order.history.count() == lines  # nothing happened
+        assert order.history.count() == lines and ProductChange.objects.count() == changes  # nothing happened
 
 
 @pytest.mark.parametrize(("method", "path"), sorted(ENDPOINTS))
 def test_no_token_and_no_role(method, path, documents):
     url = _url(path, documents)
     anonymous = ApiClient(None)
-    assert (anonymous.get(url) if method == "GET" else anonymous.post(url, {})).status_code == 401
+    assert anonymous.send(method, url, {}).status_code == 401
     nobody = api_client_for(get_user_model().objects.create_user(username="norole", password="x-Pass-12345"))
-    assert (nobody.get(url) if method == "GET" else nobody.post(url, {})).status_code == 403
+    assert nobody.send(method, url, {}).status_code == 403
 
 
 def test_a_demoted_token_loses_its_rights_at_once(operator, order):

@@ -57,7 +57,7 @@ def ship(api, order, carrier, tracking_number):
         except httpx.TransportError:
             continue  # timed out or connection lost: retrying with the same key cannot ship twice
         if response.status_code == 429:
-            time.sleep(int(response.headers["Retry-After"]))
+            time.sleep(int(response.headers["Retry-After"]))  # the product API's own limit, on real time
             continue
         if response.status_code >= 400:
             problem = response.json()  # application/problem+json

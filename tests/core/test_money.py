@@ -1,10 +1,11 @@
 from decimal import Decimal
 
 import pytest
+from django.utils import translation
 from hypothesis import given
 from hypothesis import strategies as st
 
-from saleschannel.core.money import format_money, is_exact, minor_units, to_money
+from saleschannel.core.money import format_money, format_number, is_exact, minor_units, to_money
 
 
 def test_jpy_has_no_minor_unit():
@@ -18,7 +19,32 @@ def test_two_decimal_currencies_round_half_up():
     assert to_money("0.125", "USD") == Decimal("0.13")
     assert to_money(Decimal("10"), "EUR") == Decimal("10.00")
     assert format_money(Decimal("1234.5"), "EUR") == "€1,234.50"
-    assert format_money(Decimal("3"), "CHF") == "3.00 CHF"
+    assert format_money(Decimal("3"), "CHF") == "CHF3.00"  # Babel (CLDR) writes the code where there is no symbol
+
+
+def test_money_is_written_for_the_reader_with_babel():
+    assert format_money(Decimal("6606.63"), "USD") == "$6,606.63"
+    assert format_money(Decimal("-1"), "USD") == "-$1.00"
+    with translation.override("fr"):
+        assert format_money(Decimal("6606.63"), "USD") == "6\u202f606,63\xa0$US"
+        assert format_money(Decimal("1234.5"), "EUR") == "1\u202f234,50\xa0€"
+        assert format_money(Decimal("1235"), "JPY") == "1\u202f235\xa0JPY"
+    assert format_money(Decimal("6606.63"), "USD", locale="fr") == "6\u202f606,63\xa0$US"
+    assert format_money(None, "USD") == ""
+
+
+def test_money_keeps_the_currency_decimals_exactly():
+    assert format_money(Decimal("1.5"), "KWD") == "KWD1.50"  # CLDR gives KWD 3 decimals; the columns keep 2
+    assert format_money(Decimal("0.125"), "USD") == "$0.13"  # half up, as ``to_money``
+    assert format_money(Decimal("12345678901.99"), "EUR") == "€12,345,678,901.99"  # never through a float
+    assert format_money(Decimal("1e30"), "USD").endswith(",000.00")
+
+
+def test_numbers_are_written_for_the_reader():
+    assert format_number(Decimal("1234.5")) == "1,234.5"
+    with translation.override("fr"):
+        assert format_number(Decimal("1234.5")) == "1\u202f234,5"
+        assert format_number(Decimal("8.256"), places=2) == "8,26"
 
 
 @pytest.mark.parametrize("bad", ["abc", "", "NaN", "Infinity", "1,5", None])

@@ -9,6 +9,7 @@ import pytest
 from django.utils import timezone
 
 from saleschannel.catalog.models import Store
+from saleschannel.core.money import format_money
 from saleschannel.sales import emails
 from saleschannel.sales.models import (
     CreditMemo,
@@ -32,6 +33,11 @@ BUYER_EMAIL = "zoe.buyer@example.com"
 
 # --- Small builders: rows written directly, as a finished order would have them -------------------------------
 
+
+
+def money(amount: str, locale: str) -> str:
+    """An amount in dollars as the e-mail writes it for ``locale`` ("$39.98", "39,98 $US")."""
+    return format_money(Decimal(amount), "USD", locale=locale)
 
 def build_order(*, locale="en", currency="USD", number="100000042", first_name="Zoë", last_name="Ångström-Łukasz",
                 unit_price="19.99", qty=2, store_code=None) -> Order:
@@ -151,7 +157,7 @@ def test_order_email_in_french_uses_the_glossary(mailoutbox):
         assert "Total général" in body and "Sous-total" in body
         assert "Frais de port et de manutention" in body
         assert "Numéro de commande Amazon : 171-1234567-7654321" in body
-        assert "€51.48" in body
+        assert "51,48\xa0€" in body  # French money (Babel): "51,48 €"
     assert "Articles commandés" in text
 
 
@@ -194,7 +200,7 @@ def test_invoice_email(mailoutbox, locale, expected_subject, words):
     assert subject == message.subject == expected_subject
     for body in (text, html):
         assert "INV-300000007" in body and "100000042" in body
-        assert "$39.98" in body and "$51.48" in body
+        assert money("39.98", locale) in body and money("51.48", locale) in body
         for word in words:
             assert word in text
     assert "Merci & à bientôt" in text and "Merci &amp; à bientôt" in html
@@ -256,8 +262,8 @@ def test_creditmemo_email_shows_refunded_items_and_adjustments(mailoutbox, local
     for body in (text, html):
         assert "CM-700000009" in body
         assert "Tasse bleue" in body and "Cuillère" not in body  # only the refunded item
-        assert "$3.00" in body and "-$1.00" in body  # adjustment refund and fee
-        assert "$21.99" in body  # refund total: 19.99 + 3 − 1
+        assert money("3.00", locale) in body and money("-1.00", locale) in body  # adjustment refund and fee
+        assert money("21.99", locale) in body  # refund total: 19.99 + 3 − 1
     for word in words:
         assert word in text
 
@@ -401,7 +407,7 @@ def test_services_email_the_customer_after_each_committed_change(
     assert [message.to for message in mailoutbox] == [["zoe@example.com"]] * 3
     confirmation, invoice_mail, shipment_mail = mailoutbox
     assert confirmation.subject == f"Confirmation de votre commande n° {order.number} chez Boutique France"
-    assert "€53.38" in confirmation.body  # 2 × 19.99 + 8.50 + 4.90
+    assert "53,38\xa0€" in confirmation.body  # 2 × 19.99 + 8.50 + 4.90
     assert invoice.number in invoice_mail.subject and "Articles facturés" in invoice_mail.body
     assert shipment.number in shipment_mail.body and "Colissimo : 8R00112233445" in shipment_mail.body
     order.refresh_from_db()

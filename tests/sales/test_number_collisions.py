@@ -64,9 +64,10 @@ def test_an_invoice_hitting_an_existing_number_is_refused(reused_prefix, product
 
 def test_a_batch_of_new_orders_hitting_an_existing_number_is_refused(reused_prefix, products):
     prepared = [
-        services.order_prepare(store=reused_prefix, items=[factories.line(products[1], 1)],
-                               customer_email="a@example.com", customer_first_name="A", customer_last_name="B",
-                               billing_address=factories.ADDRESS, actor="tests")
+        services.order_prepare(draft=services.OrderDraft(
+            store=reused_prefix, items=[factories.line(products[1], 1)], customer_email="a@example.com",
+            customer_first_name="A", customer_last_name="B", billing_address=factories.ADDRESS,
+        ), actor="tests")
         for _ in range(3)
     ]
     with pytest.raises(DocumentNumberTaken):

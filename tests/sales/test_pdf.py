@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 from decimal import Decimal
 
 import pytest
@@ -57,7 +58,7 @@ def test_invoice_pdf_in_french_for_a_french_store():
     assert "Facture n° INV-300000007" in text and "Commande n° 100000042" in text
     assert "Adresse de facturation" in text and "Adresse de livraison" in text
     assert "Mode de paiement" in text and "Numéro de commande Amazon" in text
-    assert "Total général" in text and "€51.48" in text
+    assert "Total général" in text and re.search(r"51,48\s€", text)  # French money (Babel)
 
 
 def test_bulk_invoices_print_one_document_after_the_other_in_each_store_language():

@@ -174,6 +174,16 @@ def test_invoice_email_and_comment(order, mailoutbox, django_capture_on_commit_c
     assert email.comment == f"The invoice #{invoice.number} email was sent to the customer."
 
 
+# Pinned query counts of the document services (2 items or 10): a failure names the operation that changed. Where
+# they touch reserved stock (ship, cancel), PostgreSQL first locks the products' rows in id order: one more
+# statement than SQLite.
+# (+1 statement each since the webhooks: the order events look up the active webhook endpoints, core.events.)
+INVOICE_CREATE_QUERIES = 14
+SHIPMENT_CREATE_QUERIES = 20 if connection.vendor == "postgresql" else 19
+ORDER_CANCEL_QUERIES = 16 if connection.vendor == "postgresql" else 15
+CREDITMEMO_CREATE_QUERIES = 19  # with return_to_stock
+
+
 def queries(action) -> int:
     with CaptureQueriesContext(connection) as captured:
         action()
@@ -189,8 +199,9 @@ def test_invoice_of_ten_items_uses_a_bounded_number_of_queries(store, django_ass
     assert fresh(o).total_paid == o.grand_total
     # Independent of the number of items.
     ten = make_order(store=store, items=[line(make_product(), 2) for _ in range(10)])
-    assert queries(lambda: invoice_create(order=two, actor="tests")) == queries(
-        lambda: invoice_create(order=ten, actor="tests"))
+    small = queries(lambda: invoice_create(order=two, actor="tests"))
+    assert small == queries(lambda: invoice_create(order=ten, actor="tests"))
+    assert small == INVOICE_CREATE_QUERIES, f"invoice_create: {small} queries, pinned {INVOICE_CREATE_QUERIES}"
 
 
 # --- Shipment --------------------------------------------------------------------------------------------------
@@ -214,7 +225,7 @@ def test_partial_shipment_with_tracking_consumes_reserved_stock(order, products,
     assert not StockReservation.objects.filter(reference=stock_reference(order), product=products[1]).exists()
     assert order.state == OrderState.PROCESSING
     assert order.history.first().comment == (
-        "Shipment #US000000001 created: 4 item(s). Tracking: UPS 1Z999, Coursier Lyon CL-42. "
+        "Shipment #US000000001 created: 4 items. Tracking: UPS 1Z999, Coursier Lyon CL-42. "
         "The order status is now Processing.")
 
 
@@ -281,13 +292,14 @@ def test_order_without_reservation_ships_without_touching_stock(store, products)
 def test_ship_of_ten_items_uses_a_bounded_number_of_queries(store, django_assert_max_num_queries):
     o = make_order(store=store, items=[line(make_product(), 2) for _ in range(10)])
     shipment_create(order=make_order(store=store), actor="tests")  # the shipment sequence exists
-    with django_assert_max_num_queries(20):
+    with django_assert_max_num_queries(21):
         shipment_create(order=o, tracks=[{"carrier_code": "ups", "number": "1"}], actor="tests")
     assert all(i.qty_to_ship == 0 for i in fresh(o).items.all())
     two = make_order(store=store, items=[line(make_product(), 2) for _ in range(2)])
     ten = make_order(store=store, items=[line(make_product(), 2) for _ in range(10)])
-    assert queries(lambda: shipment_create(order=two, actor="tests")) == queries(
-        lambda: shipment_create(order=ten, actor="tests"))
+    small = queries(lambda: shipment_create(order=two, actor="tests"))
+    assert small == queries(lambda: shipment_create(order=ten, actor="tests"))
+    assert small == SHIPMENT_CREATE_QUERIES, f"shipment_create: {small} queries, pinned {SHIPMENT_CREATE_QUERIES}"
 
 
 def test_refund_and_cancel_query_counts_do_not_depend_on_item_count(store):
@@ -299,9 +311,12 @@ def test_refund_and_cancel_query_counts_do_not_depend_on_item_count(store):
     creditmemo_create(order=warm_up, actor="tests")  # the credit memo sequence exists
     cancels = {n: queries(lambda o=o: order_cancel(order=o, actor="tests")) for n, o in orders.items()}
     assert cancels[2] == cancels[10]
+    assert cancels[2] == ORDER_CANCEL_QUERIES, f"order_cancel: {cancels[2]} queries, pinned {ORDER_CANCEL_QUERIES}"
     refunds = {n: queries(lambda o=o: creditmemo_create(order=o, return_to_stock=True, actor="tests"))
                for n, o in orders.items()}
     assert refunds[2] == refunds[10]
+    assert refunds[2] == CREDITMEMO_CREATE_QUERIES, (
+        f"creditmemo_create: {refunds[2]} queries, pinned {CREDITMEMO_CREATE_QUERIES}")
 
 
 # --- Credit memo -----------------------------------------------------------------------------------------------
@@ -320,7 +335,7 @@ def test_full_refund_closes_the_order_and_returns_exactly_what_was_paid(order, p
         product.refresh_from_db()
     assert (products[0].qty, products[1].qty) == (50, 20)  # everything came back
     assert order.history.first().comment.startswith(f"Credit memo #{memo.number} created: $71.68 refunded offline. "
-                                                    "5 unit(s) returned to stock.")
+                                                    "5 units returned to stock.")
 
 
 def test_partial_refund_prorates_tax_and_discount(order):

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 
+from saleschannel.sandbox.client import SandboxClient
 from saleschannel.sandbox.testing import SandboxHandle
 
 
@@ -36,4 +37,11 @@ def wait_for(predicate, timeout: float = 15.0, interval: float = 0.05):
             return value
         if time.monotonic() > deadline:
             raise AssertionError(f"condition not met within {timeout} s")
-        time.sleep(interval)
+        time.sleep(interval)  # a poll of an event, bounded by the deadline
+
+
+def processed(client: httpx.Client, setting: str) -> None:
+    """Move the sandbox's clock by its ``setting`` (``feed_processing_seconds``, ``report_processing_seconds``):
+    what is processed by then is done when this returns. The control API is at the address ``client`` calls."""
+    control = SandboxClient(str(client.base_url))
+    control.advance_clock(control.config()[setting])

@@ -14,7 +14,7 @@ from saleschannel.sandbox.contract import MODEL_FILES, Contract
 from saleschannel.sandbox.limits import MODEL_OPERATION, USAGE_PLANS
 
 from .fixtures import spapi_models_dir
-from .helpers import ago, api, wait_for
+from .helpers import ago, api, processed, wait_for
 
 MODELS = spapi_models_dir()
 FILES = list(MODEL_FILES)
@@ -132,6 +132,7 @@ def run_every_operation(sandbox) -> list[httpx.Response]:
     queued = client.post("/feeds/2021-06-30/feeds", json=spec).json()["feedId"]
     client.delete(f"/feeds/2021-06-30/feeds/{queued}")  # 200, no body
     client.post("/feeds/2021-06-30/feeds", json={})  # 400
+    processed(client, "feed_processing_seconds")
     feed = wait_for(lambda: (f := client.get(f"/feeds/2021-06-30/feeds/{feed_id}").json())["processingStatus"]
                     == "DONE" and f)
     client.delete(f"/feeds/2021-06-30/feeds/{feed_id}")  # 400: done
@@ -150,6 +151,7 @@ def run_every_operation(sandbox) -> list[httpx.Response]:
     queued_report = client.post("/reports/2021-06-30/reports", json=listings).json()["reportId"]
     client.delete(f"/reports/2021-06-30/reports/{queued_report}")  # 200, no body
     client.post("/reports/2021-06-30/reports", json={"reportType": "GET_MERCHANT_LISTINGS_ALL_DATA"})  # 400
+    processed(client, "report_processing_seconds")
     report = wait_for(lambda: (r := client.get(f"/reports/2021-06-30/reports/{report_id}").json())
                       ["processingStatus"] == "DONE" and r)
     client.delete(f"/reports/2021-06-30/reports/{report_id}")  # 400: done

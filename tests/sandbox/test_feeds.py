@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import gzip
-import time
 
 import httpx
 import pytest
 
-from .helpers import api, wait_for
+from .helpers import api, processed, wait_for
 
 US = "ATVPDKIKX0DER"
 
@@ -40,6 +39,7 @@ def submit(client, feed_type: str, content: str | bytes) -> str:
 
 
 def finished(client, feed_id: str) -> tuple[dict, str]:
+    processed(client, "feed_processing_seconds")
     feed = wait_for(lambda: (f := client.get(f"/feeds/2021-06-30/feeds/{feed_id}").json())["processingStatus"]
                     in ("DONE", "FATAL") and f)
     document = client.get(f"/feeds/2021-06-30/documents/{feed['resultFeedDocumentId']}").json()
@@ -56,8 +56,9 @@ def test_feed_goes_through_queue_and_progress_to_done(sandbox, client):
         "<StatusCode>Success</StatusCode></OrderAcknowledgement>"]))
     statuses = [client.get(f"/feeds/2021-06-30/feeds/{feed_id}").json()["processingStatus"]]
     assert statuses[0] == "IN_QUEUE"
-    wait_for(lambda: statuses.append(client.get(f"/feeds/2021-06-30/feeds/{feed_id}").json()["processingStatus"])
-             or statuses[-1] == "DONE", interval=0.1)
+    for _ in range(2):
+        sandbox.advance_clock(60)  # half of the processing time: IN_QUEUE → IN_PROGRESS, then → DONE
+        statuses.append(client.get(f"/feeds/2021-06-30/feeds/{feed_id}").json()["processingStatus"])
     assert "IN_PROGRESS" in statuses
     feed, report = finished(client, feed_id)
     assert feed["processingStartTime"] and feed["processingEndTime"]
@@ -177,7 +178,7 @@ def test_upload_urls_are_signed_and_expire(sandbox, client):
     url = client.post("/feeds/2021-06-30/documents", json={"contentType": "text/xml"}).json()["url"]
     tampered = url.replace("X-Amz-Signature=", "X-Amz-Signature=0")
     assert httpx.put(tampered, content=b"<x/>").status_code == 403
-    time.sleep(1.5)  # the URL's date has whole seconds: wait past the next second as well
+    sandbox.advance_clock(90)  # 1.5 real seconds: the URL's date has whole seconds, so past the next second as well
     expired = httpx.put(url, content=b"<x/>")
     assert expired.status_code == 403 and "expired" in expired.text
 

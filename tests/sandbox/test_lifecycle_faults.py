@@ -19,6 +19,7 @@ def test_pending_becomes_unshipped_after_the_delay(sandbox):
     first = sandbox.order(mfn)
     assert first["status"] == "Pending"
     assert first["pendingUntilMs"] - first["createdMs"] == pytest.approx(1000, abs=50)
+    sandbox.advance_clock(60)  # the pending delay: payment verified before this returns
     became = wait_for(lambda: (o := sandbox.order(mfn))["status"] != "Pending" and o)
     assert became["status"] == "Unshipped"
     assert became["lastUpdatedMs"] >= first["pendingUntilMs"]

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import httpx
 
 from .helpers import api
@@ -85,7 +83,7 @@ def test_every_sp_api_route_checks_the_access_token(sandbox):
 def test_access_tokens_expire(sandbox):
     sandbox.configure(token_ttl_seconds=6)  # 0.1 real second at time scale 60
     token = lwa(sandbox, **refresh_form(sandbox)).json()["access_token"]
-    time.sleep(0.3)
+    sandbox.advance_clock(18)  # 0.3 real second: past the token's life
     response = api(sandbox, token).get("/orders/2026-01-01/orders/111-1111111-1111111")
     assert response.status_code == 403
     assert "expired" in response.json()["errors"][0]["details"]

@@ -111,14 +111,9 @@ def queue_is_empty(sqs, queue_url: str) -> bool:
 
 
 def settled(sandbox) -> dict:
-    """The sandbox's records once nothing is pending or held any more (bounded wait)."""
-    deadline = time.monotonic() + 15
-    while True:
-        report = sandbox.notifications()
-        if not {"pending", "held"} & set(report["counts"]):
-            return report
-        assert time.monotonic() < deadline, report["counts"]
-        time.sleep(0.05)  # polling the sandbox's delivery thread, bounded by the deadline above
+    """The sandbox's records once its delivery thread left nothing pending or held (bounded wait)."""
+    return sandbox.wait_until(lambda: (report := sandbox.notifications()) and not {"pending", "held"} &
+                              set(report["counts"]) and report, timeout=15, message="notification delivery")
 
 
 def validate(messages: list[dict]) -> None:
@@ -342,10 +337,8 @@ def test_without_a_reachable_queue_the_failure_is_recorded(sandbox, sqs):
     subscribe(sandbox, destination(sandbox, arn))
     sqs.delete_queue(QueueUrl=url)
     order_id, = sandbox.create_orders(count=1, marketplace="US", status="Unshipped")
-    deadline = time.monotonic() + 10
-    while not (record := sandbox.notifications(order_id=order_id)["messages"][0])["error"]:
-        assert time.monotonic() < deadline
-        time.sleep(0.05)  # polling the delivery thread's first attempt, bounded by the deadline
+    sandbox.deliver_notifications()  # the first attempt, done now (or waited for, if the thread was at it)
+    record = sandbox.notifications(order_id=order_id)["messages"][0]
     assert record["state"] in ("pending", "failed") and arn in record["error"]
 
 
@@ -401,6 +394,7 @@ def test_a_held_message_goes_out_after_the_hold_time_alone(sandbox, sqs, queue):
     subscribe(sandbox, destination(sandbox, arn))
     sandbox.set_notification_faults(reorder=1.0, reorder_hold_seconds=60, seed=1)  # 1 s at time scale 60
     order_id, = sandbox.create_orders(count=1, marketplace="US", status="Unshipped")
+    sandbox.advance_clock(60)  # the hold time passes: the message goes out before this returns
     [message] = receive(sqs, queue_url, 1, timeout=10)
     assert change(message)[0] == order_id
 
@@ -410,6 +404,7 @@ def test_delay_is_scaled(sandbox, sqs, queue):
     subscribe(sandbox, destination(sandbox, arn))
     sandbox.set_notification_faults(delay=1.0, delay_seconds=120, seed=2)  # 2 real seconds at time scale 60
     order_id, = sandbox.create_orders(count=1, marketplace="US", status="Unshipped")
+    sandbox.advance_clock(120)  # the delay passes: the message goes out before this returns
     [message] = receive(sqs, queue_url, 1, timeout=15)
     [record] = sandbox.notifications(order_id=order_id)["messages"]
     assert record["fault"] == "delay" and record["sent_ms"] - record["event_ms"] >= 2000

@@ -64,6 +64,7 @@ def test_window_end_defaults_to_two_minutes_ago_and_new_orders_show_up_after(san
     first = search(client, createdAfter=ago(hours=1)).json()
     assert order_id not in [o["orderId"] for o in first["orders"]]
     assert "createdBefore" in first
+    sandbox.advance_clock(240)  # past the 2-minute rule, and the second the window's end is floored to
     found = wait_for(lambda: order_id in [o["orderId"] for o in search(client, createdAfter=ago(hours=1))
                                           .json()["orders"]], interval=0.2)
     assert found
@@ -101,6 +102,7 @@ def test_last_updated_search_sees_changes(sandbox, client):
         body = search(client, lastUpdatedAfter=before_change, includedData="FULFILLMENT").json()
         return {o["orderId"]: o["fulfillment"]["fulfillmentStatus"] for o in body.get("orders", [])}
 
+    sandbox.advance_clock(240)  # past the 2-minute rule, and the second the window's end is floored to
     assert wait_for(lambda: updated_ids().get(order_id), interval=0.2) == "CANCELLED"
     assert order_id not in {o["orderId"] for o in search(client, createdAfter=ago(hours=2)).json()["orders"]}
 

@@ -12,7 +12,7 @@ import pytest
 from saleschannel.sandbox.reports import LISTING_COLUMNS
 
 from .fixtures import spapi_models_dir
-from .helpers import ago, api, iso, wait_for
+from .helpers import ago, api, iso, processed, wait_for
 
 US, UK, DE, FR, JP = "ATVPDKIKX0DER", "A1F83G8C2ARO7P", "A1PA6795UKMFR9", "A13V1IB3VIYZZH", "A1VC38T7YXB528"
 LISTINGS = "GET_MERCHANT_LISTINGS_ALL_DATA"
@@ -32,6 +32,7 @@ def create(client, marketplace_ids=(US,), report_type=LISTINGS, **extra) -> str:
 
 
 def finished(client, report_id: str) -> dict:
+    processed(client, "report_processing_seconds")
     return wait_for(lambda: (r := client.get(f"{REPORTS}/{report_id}").json())["processingStatus"]
                     in ("DONE", "CANCELLED", "FATAL") and r)
 
@@ -68,8 +69,9 @@ def test_report_goes_through_queue_and_progress_to_done(sandbox, client):
     report_id = create(client)
     seen = [client.get(f"{REPORTS}/{report_id}").json()]
     assert seen[0]["processingStatus"] == "IN_QUEUE" and "reportDocumentId" not in seen[0]
-    wait_for(lambda: seen.append(client.get(f"{REPORTS}/{report_id}").json())
-             or seen[-1]["processingStatus"] == "DONE", interval=0.05)
+    for _ in range(2):
+        sandbox.advance_clock(30)  # half of the processing time: IN_QUEUE → IN_PROGRESS, then → DONE
+        seen.append(client.get(f"{REPORTS}/{report_id}").json())
     statuses = [r["processingStatus"] for r in seen]
     assert statuses[0] == "IN_QUEUE" and "IN_PROGRESS" in statuses and statuses[-1] == "DONE"
     assert statuses == sorted(statuses, key=["IN_QUEUE", "IN_PROGRESS", "DONE"].index)
@@ -385,6 +387,7 @@ def seller_cancel(sandbox, client, order_id: str, reason: str) -> None:
     feed_id = client.post("/feeds/2021-06-30/feeds", json={
         "feedType": "POST_ORDER_ACKNOWLEDGEMENT_DATA", "marketplaceIds": [US],
         "inputFeedDocumentId": document["feedDocumentId"]}).json()["feedId"]
+    sandbox.advance_clock(sandbox.config()["feed_processing_seconds"])
     wait_for(lambda: client.get(f"/feeds/2021-06-30/feeds/{feed_id}").json()["processingStatus"] == "DONE")
     assert sandbox.order(order_id)["status"] == "Canceled"
 

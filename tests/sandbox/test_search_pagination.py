@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from .helpers import ago, api
@@ -82,7 +80,7 @@ def test_a_token_expires_after_its_life(sandbox, client, first_2026):
     # Amazon's tokens live 24 hours; here 6 sandbox seconds (0.1 s at this fixture's time scale of 60).
     sandbox.configure(pagination_token_ttl_seconds=6)
     fresh = client.get(SEARCH_2026, params=params).json()["pagination"]["nextToken"]
-    time.sleep(0.2)  # a token's life is measured on the sandbox's clock, which only real time moves
+    sandbox.advance_clock(12)  # 0.2 real second on the sandbox's clock: past the token's life
     assert "expired" in error_message(client.get(SEARCH_2026, params={**params, "paginationToken": fresh}))
     sandbox.configure(pagination_token_ttl_seconds=86_400)
     assert client.get(SEARCH_2026, params={**params, "paginationToken": token}).status_code == 200

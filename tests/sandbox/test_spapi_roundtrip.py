@@ -103,6 +103,7 @@ def test_cancellation_feed_from_upload_to_processing_report(sandbox):
                                            content_type="text/xml; charset=UTF-8")
     feed_id = created.payload["feedId"]
     assert feeds.get_feed(feed_id).payload["processingStatus"] in ("IN_QUEUE", "IN_PROGRESS")
+    sandbox.advance_clock(sandbox.config()["feed_processing_seconds"])
     feed = wait_for(lambda: (f := feeds.get_feed(feed_id).payload)["processingStatus"] == "DONE" and f)
     report = feeds.get_feed_result_document(feed["resultFeedDocumentId"])
     assert "<MessagesProcessed>2</MessagesProcessed>" in report

@@ -1,5 +1,7 @@
-"""Amazon's Selling Partner API as the product sees it: errors and the normalised order shapes.
+"""Amazon's Selling Partner API as the product sees it.
 
-The gateway (``saleschannel.amazon.spapi.gateway``) is still the one module that talks HTTP to Amazon; what it reads is
-turned into the shapes of ``normalise`` here, and every failure is an ``errors.AmazonError``.
+``gateway`` is the one module that calls SP-API operations (``Gateway``), over the library clients configured in
+``client`` (the only module that relies on python-amazon-sp-api's internals); what it reads is turned into the shapes
+of ``normalise`` (orders, pages of orders) and ``reports``, and every failure is an ``errors.AmazonError``. Retries
+follow the policy of ``saleschannel.amazon.retrying``.
 """

@@ -1,30 +1,27 @@
-"""The one module that talks to Amazon (SP-API), over python-amazon-sp-api (``sp_api``).
+"""The one module that talks to Amazon (SP-API): the operations, over python-amazon-sp-api (``sp_api``).
 
 What it adds to the library:
 
-* endpoint and LWA token-URL override (sandbox, proxy): small subclasses of the library's clients that set the
-  endpoint and use a token client pointed at the override; nothing is forked;
+* the library's clients configured for the store's endpoint and LWA token URL (sandbox, proxy), with strict
+  response checks: ``client.py``, which holds every use of the library's internals;
 * pacing from Amazon's published rates, shared across processes (``pacing.py``), so our own calls do not cause 429s;
 * retries with exponential back-off and full jitter on 429, 5xx, timeouts and malformed JSON, bounded in attempts
-  and in total time;
+  and in total time (the policy: ``saleschannel.amazon.retrying``);
 * one error type, ``AmazonError``, with a message in plain words; secrets and personal data never in it;
-* one internal shape for orders whatever the API version (``AmazonOrderData``): money as ``Decimal``, statuses as
-  shown in the grids (DESIGN.md §4.3).
+* one internal shape for orders whatever the API version (``normalise.AmazonOrderData``): money as ``Decimal``,
+  statuses as shown in the grids (DESIGN.md §4.3).
 """
 
 from __future__ import annotations
 
 import gzip
-import json
 import logging
-import random
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
-from urllib.parse import urlsplit
 
 import httpx
 from sp_api.api import Tokens
@@ -32,160 +29,32 @@ from sp_api.api.feeds.feeds_2021_06_30 import FeedsV20210630
 from sp_api.api.orders.orders_2026_01_01 import OrdersV20260101
 from sp_api.api.orders.orders_v0 import OrdersV0
 from sp_api.api.reports.reports import Reports
-from sp_api.auth import AccessTokenClient
 from sp_api.auth.exceptions import AuthorizationError
-from sp_api.base import ApiResponse, Marketplaces
+from sp_api.base import ApiResponse
 from sp_api.base.exceptions import SellingApiException
+from tenacity import RetryCallState
 
-from saleschannel.amazon.models import AmazonStore, ApiVersion, LwaCredentials, Region
+from saleschannel.amazon.models import AmazonStore, ApiVersion, LwaCredentials
 from saleschannel.amazon.pacing import Pacer, PacingTimeout
+from saleschannel.amazon.retrying import GATEWAY_RETRY, RetryPolicy
+from saleschannel.amazon.spapi import client as sp_client
 from saleschannel.amazon.spapi.errors import AmazonError, UnreadableOrder
-from saleschannel.amazon.spapi.normalise import (  # noqa: F401 - the order shapes, importable from here too
-    AmazonAddressData,
-    AmazonItemData,
+from saleschannel.amazon.spapi.normalise import (
     AmazonOrderData,
-    AmazonPackageData,
+    OrdersPage,
+    OrdersQuery,
     format_datetime,
     normalise_order_2026,
     normalise_order_v0,
+    orders_page_2026,
     parse_datetime,
 )
-from saleschannel.core.logfilters import redact
+from saleschannel.amazon.spapi.reports import AmazonReport, report_text
 
 logger = logging.getLogger(__name__)
 
 
-# --- Library subclasses: endpoint, token URL, response checks ------------------------------------------------
-
-
-class _TokenClient(AccessTokenClient):
-    """The library's LWA client, pointed at ``token_url`` and caching tokens per (URL, client, refresh token)."""
-
-    def __init__(self, *, token_url: str, **kwargs) -> None:
-        super().__init__(**kwargs)
-        parts = urlsplit(token_url)
-        self.scheme = f"{parts.scheme}://"
-        self.host = parts.netloc
-        self.path = parts.path or "/"
-        self._token_url = token_url
-
-    def _get_cache_key(self, token_flavor: str = "") -> str:
-        # Hashed by the library (never stored in clear); the secret is part of it so new credentials get new tokens.
-        return super()._get_cache_key(
-            f"{token_flavor}|{self._token_url}|{self.cred.client_id}|{self.cred.client_secret}")
-
-    def _request(self, url, data, headers):
-        try:
-            return super()._request(url, data, headers)
-        except ValueError:  # the token endpoint answered something that is not JSON
-            raise AmazonError("Amazon's login service sent an unreadable answer.", "Malformed", None, True)
-
-
-class _GatewayClientMixin:
-    """Set on top of a library client class: correct Host header for any endpoint, strict response checks."""
-
-    @property
-    def headers(self):
-        headers = super().headers
-        headers["host"] = urlsplit(self.endpoint).netloc
-        return headers
-
-    def _request(self, path, *, add_marketplace=True, **kwargs):
-        # The library fills in the region's default marketplace (under four parameter names) whenever a call names
-        # none: a store selling on FR and DE would then ask for DE only. Amazon sees only the marketplaces we send.
-        return super()._request(path, add_marketplace=False, **kwargs)
-
-    def _check_response(self, res, res_no_data=False, bulk=False, wrap_list=False):
-        status = res.status_code
-        body = res.content or b""
-        try:
-            data = json.loads(body) if body.strip() else {}
-        except ValueError:
-            data = None
-        if status == 429:
-            raise AmazonError("Amazon is throttling requests (quota exceeded).", "QuotaExceeded", 429, True)
-        if status >= 500:
-            raise AmazonError(f"Amazon had a temporary problem (HTTP {status}).", _first_code(data) or "ServerError",
-                              status, True)
-        if data is None:
-            if 200 <= status < 300:
-                raise AmazonError("Amazon sent an unreadable answer.", "Malformed", status, True)
-            data = {}
-        if status >= 400 or (isinstance(data, dict) and data.get("errors")):
-            raise _error_from_body(data, status)
-        res.json = lambda **_kwargs: data  # the library decodes the body again otherwise (pages are large)
-        response = super()._check_response(res, res_no_data, bulk, wrap_list)
-        response.raw_json = data  # the body as sent (2026 has no payload wrapper and uses "pagination")
-        return response
-
-
-def _first_code(data) -> str:
-    if isinstance(data, dict) and isinstance(data.get("errors"), list) and data["errors"]:
-        return str(data["errors"][0].get("code") or "")
-    return ""
-
-
-_PLAIN_WORDS = {
-    400: "Amazon refused the request",
-    401: "Amazon refused the credentials",
-    403: "Access denied by Amazon (check the seller id, the refresh token and the app's roles)",
-    404: "Amazon does not know this resource",
-    409: "Amazon reports a conflict with the current state",
-    413: "The request is too large for Amazon",
-    415: "Amazon does not accept this format",
-}
-
-
-def _error_from_body(data, status: int) -> AmazonError:
-    errors = data.get("errors") if isinstance(data, dict) else None
-    code, detail = "", ""
-    if isinstance(errors, list) and errors:
-        code = str(errors[0].get("code") or "")
-        detail = str(errors[0].get("message") or "")
-    prefix = _PLAIN_WORDS.get(status, f"Amazon answered HTTP {status}")
-    message = f"{prefix}: {detail}" if detail else f"{prefix}."
-    return AmazonError(redact(message), code or f"HTTP{status}", status, False)
-
-
-_CLASS_CACHE: dict[type, type] = {}
-
-
-def _configured(cls: type) -> type:
-    if cls not in _CLASS_CACHE:
-        _CLASS_CACHE[cls] = type(f"Gateway{cls.__name__}", (_GatewayClientMixin, cls), {})
-    return _CLASS_CACHE[cls]
-
-
-_REGION_MARKETPLACE = {Region.NA: Marketplaces.US, Region.EU: Marketplaces.DE, Region.FE: Marketplaces.JP}
-
-
-# --- Pages of orders and feeds -------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class OrdersQuery:
-    """What the first page of an order search asked for. Every later page repeats it exactly, plus the token.
-
-    Amazon's rule (orders 2026-01-01, definition ``Pagination``): "All other parameters must be provided with the
-    same values that were provided with the request that generated this token". A token alone, or a token with
-    other values, is refused. Building every page's parameters from this one frozen object makes that structural.
-    """
-
-    after: datetime
-    before: datetime | None = None
-    created: bool = False  # the window is on creation time, not on last-update time
-    max_results: int = 100
-
-
-@dataclass
-class OrdersPage:
-    orders: list[AmazonOrderData]
-    next_token: str | None
-    last_updated_before: datetime | None
-    query: OrdersQuery | None = None
-    # Orders of the page that cannot be read (each with the field named and the order as sent): kept in Error by
-    # the importer, while the rest of the page is imported.
-    unreadable: list[UnreadableOrder] = field(default_factory=list)
+# --- Feeds ----------------------------------------------------------------------------------------------------
 
 
 @dataclass
@@ -205,18 +74,6 @@ ORDER_STATUSES_V0 = ["Pending", "Unshipped", "PartiallyShipped", "Shipped", "Can
                      "InvoiceUnconfirmed", "PendingAvailability"]
 
 
-@dataclass
-class RetryPolicy:
-    max_attempts: int = 6
-    max_total_seconds: float = 120.0
-    base_delay: float = 0.5
-    max_delay: float = 30.0
-
-    def delay(self, attempt: int) -> float:
-        """Full jitter: a random wait up to base × 2^attempt (capped), so retrying workers spread out."""
-        return random.uniform(0, min(self.max_delay, self.base_delay * (2 ** attempt)))
-
-
 class Gateway:
     """SP-API for one Amazon store. Create with ``Gateway.for_store(store)``; cheap; not thread-safe."""
 
@@ -229,15 +86,14 @@ class Gateway:
         self.token_url = token_url
         self.marketplace_ids = list(marketplace_ids)
         self.api_version = api_version
-        self.retry = retry or RetryPolicy()
+        self.retry = retry or GATEWAY_RETRY
         self.timeout = timeout
         self.max_pacing_wait = max_pacing_wait
         self.page_size = page_size  # orders per search page (Amazon: 1-100; fewer only in tests)
         self.pacer = Pacer(seller_id=seller_id, factor=pacing_factor)
         self._sleep = sleep
         self._credentials = credentials
-        # The library wants a marketplace to pick its region; it never reaches Amazon (see _GatewayClientMixin).
-        self._marketplace = _REGION_MARKETPLACE.get(Region(region), Marketplaces.US)
+        self._marketplace = sp_client.region_marketplace(region)
         self._clients: dict[type, object] = {}
         self._ahead: ThreadPoolExecutor | None = None  # reads the next page while a page is imported
         self.calls = 0  # SP-API calls made (attempts included), for sync runs and the benchmark
@@ -266,15 +122,9 @@ class Gateway:
             if not self._credentials.complete:
                 raise AmazonError("The Amazon store has no complete credentials (client id, client secret, "
                                   "refresh token).", "MissingCredentials", None, False)
-            creds = self._credentials
-            client = _configured(cls)(
-                self._marketplace,
-                refresh_token=creds.refresh_token,
-                credentials={"lwa_app_id": creds.client_id, "lwa_client_secret": creds.client_secret},
-                timeout=self.timeout,
-                auth_token_client_class=partial(_TokenClient, token_url=self.token_url),
-            )
-            client.endpoint = self.endpoint
+            client = sp_client.make_client(cls, marketplace=self._marketplace, endpoint=self.endpoint,
+                                           token_url=self.token_url, credentials=self._credentials,
+                                           timeout=self.timeout)
             self._clients[cls] = client
         return client
 
@@ -302,71 +152,57 @@ class Gateway:
         broken connection or a 5xx may mean Amazon did it anyway, so those errors are raised at once (retryable)
         for the caller to find out what happened; refusals such as 429 are still retried.
         """
-        started = time.monotonic()
-        attempt = 0
-        auth_retried = False
-        while True:
-            try:
-                self.pacer.take(operation, max_wait=self.max_pacing_wait)
-            except PacingTimeout as exc:
-                raise AmazonError(
-                    f"Amazon's rate limit for {operation} allows the next call in {exc.wait:.0f} seconds; try later.",
-                    "Paced", None, True,
-                )
-            self.calls += 1
-            try:
-                return fn()
-            except AmazonError as exc:
-                error = exc
-            except AuthorizationError as exc:
-                status = getattr(exc, "status_code", None)
-                error = AmazonError(
-                    "Amazon's login service refused the credentials (client id, client secret or refresh token).",
-                    "Unauthorized", status, bool(status and (status == 429 or status >= 500)),
-                )
-            except httpx.TimeoutException:
-                error = AmazonError("Amazon did not answer in time.", "Timeout", None, True)
-            except httpx.TransportError as exc:
-                error = AmazonError(f"Cannot reach Amazon ({type(exc).__name__}).", "Network", None, True)
-            except SellingApiException as exc:  # raised by the library itself (e.g. an upload it makes)
-                error = AmazonError(redact(f"Amazon refused the request: {getattr(exc, 'message', '')}"),
-                                    getattr(exc, "amzn_code", "") or "", getattr(exc, "code", None), False)
-            if error.status in (401, 403) and not auth_retried:
-                # An access token cached before the other side forgot it (e.g. a restarted sandbox): get a new one.
-                auth_retried = True
-                self._forget_tokens()
-                continue
-            if error.code == "QuotaExceeded":
-                self.pacer.drain(operation)
-            elif not retry_unknown_outcome and error.retryable and (
-                    error.code in ("Timeout", "Network") or (error.status or 0) >= 500
-                    or (error.code == "Malformed" and 200 <= (error.status or 0) < 300)):  # done, answer unreadable
-                error.unknown_outcome = True
+        tokens_renewed = False
+
+        def attempt():
+            nonlocal tokens_renewed
+            while True:
+                try:
+                    self.pacer.take(operation, max_wait=self.max_pacing_wait)
+                except PacingTimeout as exc:
+                    raise AmazonError(
+                        f"Amazon's rate limit for {operation} allows the next call in {exc.wait:.0f} seconds; "
+                        "try later.", "Paced", None, True,
+                    )
+                self.calls += 1
+                error = _outcome_of(fn)
+                if not isinstance(error, AmazonError):
+                    return error  # the response
+                if error.status in (401, 403) and not tokens_renewed:
+                    # An access token cached before the other side forgot it (e.g. a restarted sandbox): get a new
+                    # one and call again at once (not an attempt of the retry policy).
+                    tokens_renewed = True
+                    sp_client.forget_tokens(self._clients.values())
+                    continue
+                if error.code == "QuotaExceeded":
+                    self.pacer.drain(operation)
+                elif not retry_unknown_outcome and error.retryable and (
+                        error.code in ("Timeout", "Network") or (error.status or 0) >= 500
+                        or (error.code == "Malformed" and 200 <= (error.status or 0) < 300)):  # done, unreadable
+                    error.unknown_outcome = True  # raised at once: _worth_retrying refuses it
                 raise error
-            attempt += 1
-            elapsed = time.monotonic() - started
-            if not error.retryable or attempt >= self.retry.max_attempts:
-                if error.retryable:
-                    error.message = f"{error.message} (gave up after {attempt} attempts)"
-                    error.args = (error.message,)
-                raise error
-            delay = self.retry.delay(attempt)
-            if elapsed + delay > self.retry.max_total_seconds:
-                error.message = f"{error.message} (gave up after {elapsed:.0f} s)"
-                error.args = (error.message,)
-                raise error
+
+        def log_retry(state: RetryCallState) -> None:
+            error = state.outcome.exception()
             logger.info("SP-API %s failed (%s, HTTP %s); retry %d in %.2f s", operation, error.code, error.status,
-                        attempt, delay)
-            self._sleep(delay)
+                        state.attempt_number, state.upcoming_sleep)
 
-    def _forget_tokens(self) -> None:
-        from sp_api.auth.access_token_client import cache
+        def give_up(state: RetryCallState):
+            error = state.outcome.exception()
+            if state.attempt_number >= self.retry.max_attempts:
+                error.message = f"{error.message} (gave up after {state.attempt_number} attempts)"
+            else:
+                error.message = f"{error.message} (gave up after {state.seconds_since_start:.0f} s)"
+            error.args = (error.message,)
+            raise error
 
-        for client in self._clients.values():
-            try:
-                cache.pop(client._auth._get_cache_key(), None)
-            except AttributeError:
-                pass
+        retrying = self.retry.retrying(retry_if=_worth_retrying, sleep=self._sleep_float, before_sleep=log_retry,
+                                       give_up=give_up)
+        return retrying(attempt)
+
+    def _sleep_float(self, seconds: float) -> None:
+        # tenacity sleeps a float subclass; ``_sleep`` is replaced at times (sync's heartbeat, tests): looked up now.
+        self._sleep(float(seconds))
 
     # Connection -------------------------------------------------------------------------------------------
     def test_connection(self) -> str:
@@ -391,7 +227,8 @@ class Gateway:
         """One page of ``query``: the first one, or the one ``next_token`` points at."""
         if self.api_version == ApiVersion.V0:
             return self._get_orders_v0(query, next_token)
-        return _orders_page_2026(self.call("searchOrders", self._search_orders_request(query, next_token)), query)
+        response = self.call("searchOrders", self._search_orders_request(query, next_token))
+        return orders_page_2026(response.raw_json or {}, query)
 
     def next_page(self, page: OrdersPage) -> OrdersPage:
         """The page after ``page`` (which must have a ``next_token``), asked with the same query."""
@@ -417,7 +254,7 @@ class Gateway:
         if self._ahead is None:
             self._ahead = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sp-api-ahead")
         query = page.query
-        future = self._ahead.submit(lambda: _orders_page_2026(request(), query))
+        future = self._ahead.submit(lambda: orders_page_2026(request().raw_json or {}, query))
 
         def ahead() -> OrdersPage:
             try:
@@ -547,7 +384,7 @@ class Gateway:
         client = self._client(FeedsV20210630)
         if isinstance(content, str):
             content = content.encode("utf-8")
-        document = self.call("createFeedDocument", lambda: _post(client, "/feeds/2021-06-30/documents",
+        document = self.call("createFeedDocument", lambda: sp_client.post(client, "/feeds/2021-06-30/documents",
                                                                  {"contentType": content_type}))
         body = document.raw_json or {}
         document_id, url = body.get("feedDocumentId"), body.get("url")
@@ -560,7 +397,7 @@ class Gateway:
             on_step("uploaded")
         specification = {"feedType": feed_type, "marketplaceIds": list(marketplace_ids or self.marketplace_ids),
                          "inputFeedDocumentId": document_id}
-        feed = self.call("createFeed", lambda: _post(client, "/feeds/2021-06-30/feeds", specification),
+        feed = self.call("createFeed", lambda: sp_client.post(client, "/feeds/2021-06-30/feeds", specification),
                          retry_unknown_outcome=False)
         if on_step:
             on_step("created")
@@ -603,7 +440,7 @@ class Gateway:
         """getFeedDocument, then download its URL, un-GZIP if Amazon says so; returns the raw bytes."""
         client = self._client(FeedsV20210630)
         path = f"/feeds/2021-06-30/documents/{document_id}"
-        response = self.call("getFeedDocument", lambda: client._request(path, params={}, add_marketplace=False))
+        response = self.call("getFeedDocument", lambda: sp_client.get(client, path))
         body = response.raw_json or {}
         if not body.get("url"):
             raise AmazonError("Amazon did not return the feed result's location.", "Malformed", None, True)
@@ -637,21 +474,11 @@ class Gateway:
                                   f"HTTP{response.status_code}", response.status_code, False)
             return response
 
-        started, attempt = time.monotonic(), 0
-        while True:
-            try:
-                return run()
-            except AmazonError as error:
-                attempt += 1
-                delay = self.retry.delay(attempt)
-                if (not error.retryable or attempt >= self.retry.max_attempts
-                        or time.monotonic() - started + delay > self.retry.max_total_seconds):
-                    raise
-                self._sleep(delay)
+        return self.retry.retrying(retry_if=_worth_retrying, sleep=self._sleep_float)(run)
 
     # --- Reports 2021-06-30 (catalog onboarding, seller metrics) ------------------------------------------------
     # createReport → getReport until DONE / CANCELLED (no data) / FATAL → getReportDocument → download, un-GZIP,
-    # decode per the document's charset. Helpers are at the end of the module ("Reports" section), rates in pacing.py.
+    # decode per the document's charset (reports.py). Rates in pacing.py.
     def create_report(self, *, report_type: str, marketplace_ids: list[str] | None = None,
                       data_start: datetime | None = None, data_end: datetime | None = None,
                       options: dict[str, str] | None = None) -> str:
@@ -666,7 +493,8 @@ class Gateway:
             specification["dataEndTime"] = format_datetime(data_end)
         if options:
             specification["reportOptions"] = {str(k): str(v) for k, v in options.items()}
-        response = self.call("createReport", lambda: _post(client, "/reports/2021-06-30/reports", specification))
+        response = self.call("createReport",
+                             lambda: sp_client.post(client, "/reports/2021-06-30/reports", specification))
         report_id = (response.raw_json or {}).get("reportId")
         if not report_id:
             raise AmazonError("Amazon did not return a report id.", "Malformed", None, True)
@@ -698,7 +526,7 @@ class Gateway:
         the download's Content-Type names (Cp1252 in Europe, Shift_JIS or UTF-8 in Japan...; never assumed)."""
         client = self._client(Reports)
         path = f"/reports/2021-06-30/documents/{document_id}"
-        response = self.call("getReportDocument", lambda: client._request(path, params={}, add_marketplace=False))
+        response = self.call("getReportDocument", lambda: sp_client.get(client, path))
         body = response.raw_json or {}
         if not body.get("url"):
             raise AmazonError("Amazon did not return the report's location.", "Malformed", None, True)
@@ -716,28 +544,21 @@ class Gateway:
         return response.content, response.headers.get("content-type", "")
     # --- end of Reports ------------------------------------------------------------------------------------------
 
-def _post(client, path: str, body: dict) -> ApiResponse:
-    """POST exactly ``body`` (the model's request schema). The library's create_feed_document / create_feed put their
-    own keyword arguments, the request path among them, into the body, which Amazon's schemas do not allow."""
-    return client._request(path, data={**body, "method": "POST"})  # "method" is popped by the library, not sent
+def _outcome_of(fn: Callable[[], ApiResponse]) -> ApiResponse | AmazonError:
+    """What ``fn`` returned, or what it raised (an AmazonError or one of the library's errors) as an AmazonError."""
+    try:
+        return fn()
+    except AmazonError as error:
+        return error
+    except sp_client.LIBRARY_ERRORS as error:
+        return sp_client.amazon_error(error)
 
 
-def _orders_page_2026(response: ApiResponse, query: OrdersQuery) -> OrdersPage:
-    body = response.raw_json or {}
-    watermark = body.get("lastUpdatedBefore") or body.get("createdBefore")
-    orders, unreadable = [], []
-    for order in body.get("orders") or []:  # one by one: an unreadable order never sinks the page
-        try:
-            orders.append(normalise_order_2026(order))
-        except UnreadableOrder as error:
-            unreadable.append(error)
-    return OrdersPage(
-        orders=orders,
-        next_token=((body.get("pagination") or {}).get("nextToken")) or None,
-        last_updated_before=parse_datetime(watermark),
-        query=query,
-        unreadable=unreadable,
-    )
+def _worth_retrying(error: BaseException) -> bool:
+    """Trying again at once may succeed. Not after a call whose outcome is unknown (see ``Gateway.call``), nor when
+    our own pacing would wait longer than the caller allows (``Paced``)."""
+    return (isinstance(error, AmazonError) and error.retryable and not error.unknown_outcome
+            and error.code != "Paced")
 
 
 # --- SP-API operations this gateway calls (the request contract's list) ---------------------------------------
@@ -762,70 +583,3 @@ SP_API_OPERATIONS: dict[str, str] = {
     "getReport": "reports_2021-06-30/getReport",
     "getReportDocument": "reports_2021-06-30/getReportDocument",
 }
-
-
-# --- Reports 2021-06-30: the report's shape, charsets, rates (used by the Gateway's Reports methods) -------------
-REPORT_FINAL_STATUSES = ("DONE", "CANCELLED", "FATAL")
-# Charset names Amazon uses that Python spells differently (Java names).
-_CHARSET_ALIASES = {"windows-31j": "cp932", "ms932": "cp932", "x-sjis": "shift_jis", "sjis": "shift_jis",
-                    "x-euc-jp": "euc_jp"}
-
-
-@dataclass
-class AmazonReport:
-    report_id: str
-    report_type: str
-    status: str  # IN_QUEUE, IN_PROGRESS, DONE, CANCELLED (explicitly, or because there was no data), FATAL
-    marketplace_ids: list[str] = field(default_factory=list)
-    document_id: str = ""  # set when DONE (and for some FATAL reports: the error document)
-    created: datetime | None = None
-    processing_ended: datetime | None = None
-
-    @property
-    def finished(self) -> bool:
-        return self.status in REPORT_FINAL_STATUSES
-
-    @classmethod
-    def from_json(cls, body: dict, report_id: str = "") -> AmazonReport:
-        return cls(report_id=str(body.get("reportId") or report_id), report_type=str(body.get("reportType") or ""),
-                   status=str(body.get("processingStatus") or ""),
-                   marketplace_ids=[str(m) for m in body.get("marketplaceIds") or []],
-                   document_id=str(body.get("reportDocumentId") or ""),
-                   created=parse_datetime(body.get("createdTime")),
-                   processing_ended=parse_datetime(body.get("processingEndTime")))
-
-
-def report_charset(content_type: str) -> str:
-    """The ``charset`` parameter of a Content-Type (``text/plain;charset=Cp1252`` → ``Cp1252``), or ""."""
-    for part in content_type.split(";")[1:]:
-        key, _, value = part.partition("=")
-        if key.strip().lower() == "charset":
-            return value.strip().strip('"')
-    return ""
-
-
-def report_text(content: bytes, content_type: str) -> str:
-    """Decode a report document with the charset its Content-Type names. Without one: UTF-8 when the bytes are
-    valid UTF-8, else Cp1252 (Amazon's default outside Japan). Shift_JIS documents are read as Windows-31J (its
-    superset, which Japanese Windows-made data uses). A byte-order mark is dropped."""
-    import codecs
-
-    charset = report_charset(content_type)
-    if not charset:
-        try:
-            return content.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            charset = "cp1252"
-    codec = _CHARSET_ALIASES.get(charset.lower(), charset)
-    try:
-        name = codecs.lookup(codec).name
-    except LookupError:
-        raise AmazonError(f"Amazon's report uses an unknown charset {charset!r}.", "Malformed", None, False)
-    if name == "shift_jis":
-        name = "cp932"
-    elif name == "utf-8":
-        name = "utf-8-sig"
-    try:
-        return content.decode(name)
-    except UnicodeDecodeError as exc:
-        raise AmazonError(f"Amazon's report is not valid {charset} (byte {exc.start}).", "Malformed", None, False)

@@ -1,4 +1,5 @@
-"""Orders as both API versions describe them, read strictly into one shape (``AmazonOrderData``).
+"""Orders as both API versions describe them, read strictly into one shape (``AmazonOrderData``), and pages of them
+(``OrdersQuery``, ``OrdersPage``).
 
 Strict means: a field that Amazon's model requires (``orders_2026-01-01.json``, ``ordersV0.json``) and that is
 missing, or a value of the wrong type (a quantity of "1.5", an amount of "abc", a date that is not ISO 8601, a
@@ -99,6 +100,53 @@ class AmazonOrderData:
 
 
 # --- Readers: each names the field it reads -----------------------------------------------------------------
+
+
+# --- Pages of orders ------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OrdersQuery:
+    """What the first page of an order search asked for. Every later page repeats it exactly, plus the token.
+
+    Amazon's rule (orders 2026-01-01, definition ``Pagination``): "All other parameters must be provided with the
+    same values that were provided with the request that generated this token". A token alone, or a token with
+    other values, is refused. Building every page's parameters from this one frozen object makes that structural.
+    """
+
+    after: datetime
+    before: datetime | None = None
+    created: bool = False  # the window is on creation time, not on last-update time
+    max_results: int = 100
+
+
+@dataclass
+class OrdersPage:
+    orders: list[AmazonOrderData]
+    next_token: str | None
+    last_updated_before: datetime | None
+    query: OrdersQuery | None = None
+    # Orders of the page that cannot be read (each with the field named and the order as sent): kept in Error by
+    # the importer, while the rest of the page is imported.
+    unreadable: list[UnreadableOrder] = field(default_factory=list)
+
+
+def orders_page_2026(body: dict, query: OrdersQuery) -> OrdersPage:
+    """A page of searchOrders (2026-01-01) as sent: its readable orders, its unreadable ones, its token."""
+    watermark = body.get("lastUpdatedBefore") or body.get("createdBefore")
+    orders, unreadable = [], []
+    for order in body.get("orders") or []:  # one by one: an unreadable order never sinks the page
+        try:
+            orders.append(normalise_order_2026(order))
+        except UnreadableOrder as error:
+            unreadable.append(error)
+    return OrdersPage(
+        orders=orders,
+        next_token=((body.get("pagination") or {}).get("nextToken")) or None,
+        last_updated_before=parse_datetime(watermark),
+        query=query,
+        unreadable=unreadable,
+    )
 
 
 def parse_datetime(value) -> datetime | None:

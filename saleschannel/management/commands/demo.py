@@ -21,7 +21,18 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
+from saleschannel.amazon.models import AmazonStore
+from saleschannel.amazon.services import amazon_store_create, amazon_store_update
+from saleschannel.amazon.tasks import amazon_sync_store
+from saleschannel.catalog.models import Product, Store
 from saleschannel.config import persistent_secret, private_file
+from saleschannel.sandbox.catalog import DEFAULT_SKUS
+from saleschannel.sandbox.testing import run_sandbox
+
+try:
+    from saleschannel.sales.demo import load_demo_data
+except ImportError:  # the demo orders are optional; the sandbox catalog (ensure_sandbox_catalog) is what it needs
+    load_demo_data = None
 
 DEMO_AMAZON_STORE = "Amazon sandbox (demo)"
 US_MARKETPLACE = "ATVPDKIKX0DER"
@@ -49,10 +60,6 @@ class Command(BaseCommand):
         # The demo password is generated once and kept in the data folder, so it is the same on every start.
         password = persistent_secret("demo_admin_password", "SALESCHANNEL_DEMO_PASSWORD", nbytes=9)
         call_command("createadmin", username="admin", password=password, verbosity=0, stdout=_Null())
-        try:
-            from saleschannel.sales.demo import load_demo_data
-        except ImportError:  # the demo orders are optional; the catalog below is what the sandbox needs
-            load_demo_data = None
         if load_demo_data is not None:
             self.stdout.write(load_demo_data())
         added = ensure_sandbox_catalog()
@@ -71,9 +78,8 @@ class Command(BaseCommand):
                 # A first batch, so the dashboard has orders within the first minute.
                 sandbox.create_orders(count=8, marketplace="US", fulfillment="MFN", status="Pending")
                 sandbox.create_orders(count=4, marketplace="US", fulfillment="MFN", status="Unshipped")
+                waiting = add_onboarding_listings(sandbox)
                 running.enter_context(self._worker())
-                from saleschannel.amazon.tasks import amazon_sync_store
-
                 # Now, and once the first orders are older than Amazon's 2-minute rule (in sandbox time); the
                 # worker's schedule takes over from there.
                 amazon_sync_store(amazon_store.pk)
@@ -83,6 +89,12 @@ class Command(BaseCommand):
                     f"new orders arrive continuously — see {url}amazon/stores/{amazon_store.pk}/\n"
                     f"  logs: {Path(settings.DATA_DIR) / 'sandbox' / 'sandbox.log'}, "
                     f"{Path(settings.DATA_DIR) / 'worker.log'}")
+                if waiting:
+                    self.stdout.write(
+                        f"  Catalog onboarding: {len(ONBOARDING_LISTINGS)} Amazon listings are not in the catalog "
+                        f"yet, and an order for {waiting} stops in Error until they are. Import them at "
+                        f"{url}amazon/stores/{amazon_store.pk}/listings/ (Read listings from Amazon, Apply), or:\n"
+                        f"    saleschannel amazon listings import --store \"{amazon_store.name}\" --create")
             try:
                 call_command("serve", host=host, port=port)
             except KeyboardInterrupt:
@@ -92,8 +104,6 @@ class Command(BaseCommand):
 
     @contextmanager
     def _sandbox(self, orders_per_minute: float, time_scale: float):
-        from saleschannel.sandbox.testing import run_sandbox
-
         data = Path(settings.DATA_DIR) / "sandbox"
         self.stdout.write("Starting the SP-API sandbox…")
         stream = max(orders_per_minute, 0.0) / time_scale  # the sandbox counts in its own minutes
@@ -148,9 +158,6 @@ def _terminate_on_sigterm():
 
 def ensure_sandbox_catalog() -> int:
     """Every SKU the sandbox sells exists in the catalog with stock, so its orders can be imported."""
-    from saleschannel.catalog.models import Product
-    from saleschannel.sandbox.catalog import DEFAULT_SKUS
-
     existing = set(Product.objects.filter(sku__in=[s.sku for s in DEFAULT_SKUS]).values_list("sku", flat=True))
     missing = [Product(sku=s.sku, name=s.title, price=s.base_price, qty=1000) for s in DEFAULT_SKUS
                if s.sku not in existing]
@@ -158,12 +165,29 @@ def ensure_sandbox_catalog() -> int:
     return len(missing)
 
 
+# Listings of the demo seller that the catalog does not have yet: the catalog onboarding path (docs/amazon.md).
+ONBOARDING_LISTINGS = [
+    {"sku": "DEMO-TEAPOT-CAST", "title": "Cast iron teapot 0.8 l", "price": "34.90", "quantity": 25},
+    {"sku": "DEMO-MUG-STONE", "title": "Stoneware mug, set of 4", "price": "27.50", "quantity": 40},
+    {"sku": "DEMO-KETTLE-FBA", "title": "Gooseneck kettle (fulfilled by Amazon)", "price": "59.00",
+     "fulfillment_channel": "FBA"},
+]
+
+
+def add_onboarding_listings(sandbox) -> str:
+    """List the onboarding SKUs on Amazon.com (not in the catalog), with one Unshipped order for the first: it
+    stops in Error until the listings are imported. Returns that SKU ("" when the catalog already has it)."""
+    sku = ONBOARDING_LISTINGS[0]["sku"]
+    if Product.objects.filter(sku=sku).exists():
+        return ""
+    sandbox.set_listings("US", ONBOARDING_LISTINGS)
+    sandbox.create_orders(count=1, marketplace="US", fulfillment="MFN", status="Unshipped",
+                          items=[{"sku": sku, "qty": 1}])
+    return sku
+
+
 def connect_sandbox_store(sandbox, *, time_scale: float):
     """Create or refresh the demo's Amazon store with the sandbox seller's credentials and address."""
-    from saleschannel.amazon.models import AmazonStore
-    from saleschannel.amazon.services import amazon_store_create, amazon_store_update
-    from saleschannel.catalog.models import Store
-
     creds = sandbox.refresh_credentials()
     store = Store.objects.filter(currency="USD").order_by("pk").first() or Store.objects.create(
         code="amazon-us", name="Amazon US", currency="USD", order_number_prefix="AMZ")

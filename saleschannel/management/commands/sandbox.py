@@ -4,18 +4,16 @@ import sys
 
 from django.core.management.base import BaseCommand, CommandError
 
+from saleschannel.sandbox.cli import main
+
 
 class Command(BaseCommand):
     help = "Run the SP-API sandbox, or drive a running one (orders, faults, config, requests, reset)."
 
     def run_from_argv(self, argv):
         # The sandbox has its own argument parser and never touches the product's database.
-        from saleschannel.sandbox.cli import main
-
         sys.exit(main(argv[2:]))
 
     def handle(self, *args, **options):  # only reached through call_command("sandbox")
-        from saleschannel.sandbox.cli import main
-
         if main(list(args)):
             raise CommandError("the sandbox command failed")

@@ -1,6 +1,7 @@
 """Serve the back office with waitress (a production WSGI server; static files through WhiteNoise)."""
 
 from django.core.management.base import BaseCommand
+from waitress import serve
 
 
 class Command(BaseCommand):
@@ -12,8 +13,8 @@ class Command(BaseCommand):
         parser.add_argument("--threads", type=int, default=8)
 
     def handle(self, *args, host, port, threads, **options):
-        from waitress import serve
-
+        # Not at module level: importing saleschannel.wsgi builds the WSGI application (django.setup(), the
+        # middleware chain) as a side effect, which only serving needs — not `help serve` or loading the command.
         from saleschannel.wsgi import application
 
         self.stdout.write(f"Back office on http://{host}:{port}/  (Ctrl-C to stop)")

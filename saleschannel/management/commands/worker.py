@@ -8,6 +8,7 @@ leaves the schedule to the other workers.
 
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
+from huey.contrib.djhuey import HUEY
 
 
 class Command(BaseCommand):
@@ -20,8 +21,6 @@ class Command(BaseCommand):
                             help="Do not run the periodic schedule in this worker (another worker runs it).")
 
     def handle(self, *args, workers, worker_type, no_periodic, **options):
-        from huey.contrib.djhuey import HUEY
-
         if HUEY.immediate:
             raise CommandError("HUEY_IMMEDIATE=1 runs every task in the process that queues it: a worker would wait "
                                "for tasks that never come. Unset HUEY_IMMEDIATE to run a worker.")

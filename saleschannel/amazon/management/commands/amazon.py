@@ -34,7 +34,8 @@ from datetime import UTC, datetime
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.dateparse import parse_date, parse_datetime
 
-from saleschannel.amazon import services
+from saleschannel.amazon import listings_cli, selectors, sending, services
+from saleschannel.amazon.health import ALERT_AFTER_FAILURES, failing_text
 from saleschannel.amazon.models import (
     AmazonStore,
     ApiVersion,
@@ -44,6 +45,7 @@ from saleschannel.amazon.models import (
     Region,
     SyncRunState,
 )
+from saleschannel.catalog.models import Store
 
 BOOL_SETTINGS = {
     "import_enabled": ("import", "Import Amazon Orders"),
@@ -151,6 +153,7 @@ class Command(BaseCommand):
                           help=f"How long to follow feeds (default {DEFAULT_SEND_WAIT:g}; 0: send and return).")
         send.add_argument("--no-progress", action="store_true", help="No progress bar (none when not a terminal).")
         self._verbosity_option(send)
+        listings_cli.add_parsers(sub)
 
     @staticmethod
     def _verbosity_option(parser):
@@ -195,6 +198,8 @@ class Command(BaseCommand):
         try:
             if action == "store":
                 return getattr(self, f"store_{options['store_action']}")(**options)
+            if action == "listings":
+                return listings_cli.run(self, actor=cli_actor(), **options)
             if action == "outbox":
                 return getattr(self, f"outbox_{options['outbox_action']}")(**options)
             return getattr(self, f"do_{action}")(**options)
@@ -211,8 +216,6 @@ class Command(BaseCommand):
         return store
 
     def _commerce_store(self, code):
-        from saleschannel.catalog.models import Store
-
         store = Store.objects.filter(code=code).first()
         if store is None:
             raise CommandError(f'No Commerce store with code "{code}".')
@@ -289,6 +292,7 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS(f'Amazon store "{store.name}" saved.'))
 
     def store_list(self, **options):
+        # rich is loaded only by the commands that draw (it costs every other command's start-up for nothing).
         from rich.console import Console
         from rich.table import Table
 
@@ -323,8 +327,6 @@ class Command(BaseCommand):
     @staticmethod
     def _health(store) -> str:
         """ "Sync failing since 2026-01-05 10:00 UTC: <Amazon's message> (2 failed passes in a row)", or ""."""
-        from saleschannel.amazon.health import ALERT_AFTER_FAILURES, failing_text
-
         if not store.sync_failures_in_row:
             return ""
         since = store.sync_failing_since.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC") \
@@ -383,6 +385,7 @@ class Command(BaseCommand):
         if not progress:
             return services.amazon_store_backfill(amazon_store=store, since=moment)
         else:
+            # rich is loaded only by the commands that draw (it costs every other command's start-up for nothing).
             from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
             with Progress(SpinnerColumn(), TextColumn("[bold]{task.description}"), BarColumn(),
@@ -409,11 +412,9 @@ class Command(BaseCommand):
 
     # outbox --------------------------------------------------------------------------------------------------
     def outbox_list(self, state=None, store_name=None, **options):
-        from saleschannel.amazon.selectors import outbox_messages
-
         store = self._find(store_name) if store_name else None
         states = state or [s.value for s in OutboxState if s != OutboxState.ACCEPTED]
-        messages = list(outbox_messages(states=states, store=store))
+        messages = list(selectors.outbox_messages(states=states, store=store))
         if not messages:
             self.stdout.write("No outbound message in that state." if state else "Nothing waiting: every change "
                               "was accepted by Amazon.")
@@ -436,16 +437,13 @@ class Command(BaseCommand):
                           "retry ID …")
 
     def outbox_retry(self, ids=(), all_dead=False, store_name=None, confirm_may_duplicate=False, **options):
-        from saleschannel.amazon import outbox
-        from saleschannel.amazon.selectors import outbox_messages
-
         if bool(ids) == bool(all_dead):
             raise CommandError("Give message ids, or --all-dead (not both).")
         if all_dead:
             store = self._find(store_name) if store_name else None
-            messages = list(outbox_messages(states=[OutboxState.DEAD], store=store))
+            messages = list(selectors.outbox_messages(states=[OutboxState.DEAD], store=store))
         else:
-            found = {m.pk: m for m in outbox_messages().filter(pk__in=ids)}
+            found = {m.pk: m for m in selectors.outbox_messages().filter(pk__in=ids)}
             missing = [str(i) for i in ids if i not in found]
             if missing:
                 raise CommandError(f"No outbound message with id {', '.join(missing)}; see 'outbox list'.")
@@ -456,9 +454,9 @@ class Command(BaseCommand):
         refused, risky = [], []
         for message in messages:
             try:
-                message = outbox.outbox_retry(message=message, actor="command line",
+                message = services.outbox_retry(message=message, actor="command line",
                                                 confirmed=confirm_may_duplicate)
-            except outbox.RetryNeedsConfirmation as error:
+            except services.RetryNeedsConfirmation as error:
                 risky.append(f"{message.pk}: {error.message}")
             except services.AmazonChannelError as error:
                 refused.append(f"{message.pk}: {error.message}")
@@ -476,12 +474,10 @@ class Command(BaseCommand):
             raise CommandError("Not retried — " + "; ".join(refused))
 
     def outbox_send(self, store_name=None, wait=DEFAULT_SEND_WAIT, no_progress=False, **options):
-        from saleschannel.amazon.sending import outbox_send
-
         store = self._find(store_name) if store_name else None
         with amazon_logging(self.verbosity):
             if no_progress or not self.stdout.isatty():
-                report = outbox_send(store=store, wait=wait)
+                report = sending.outbox_send(store=store, wait=wait)
             else:
                 report = self._send_with_progress(store, wait)
         self._send_report(report, wait)
@@ -489,10 +485,9 @@ class Command(BaseCommand):
             raise CommandError(f"{len(report.failed)} failed, {len(report.pending)} still pending: see above.")
 
     def _send_with_progress(self, store, wait):
+        # rich is loaded only by the commands that draw (it costs every other command's start-up for nothing).
         from rich.console import Console
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-
-        from saleschannel.amazon.sending import outbox_send
 
         console = Console(file=self.stdout._out)
         with Progress(SpinnerColumn(), TextColumn("[bold]Outbox"), BarColumn(), MofNCompleteColumn(),
@@ -505,7 +500,7 @@ class Command(BaseCommand):
                 progress.update(task, total=state.total, completed=state.done, accepted=state.accepted,
                                 failed=state.failed, following=state.following)
 
-            return outbox_send(store=store, wait=wait, progress=update)
+            return sending.outbox_send(store=store, wait=wait, progress=update)
 
     def _send_report(self, report, wait):
         def describe(message) -> str:
