@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import tempfile
 from pathlib import Path
 
 PRIVATE_DIR_MODE = 0o700
@@ -88,9 +89,28 @@ def persistent_secret(name: str, env_var: str, *, nbytes: int = 48) -> str:
     path = data_dir() / name
     if path.exists():
         _tighten(path)
-        return path.read_text().strip()
-    value = secrets.token_urlsafe(nbytes)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE_MODE)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(value)
-    return value
+    return write_once(path, secrets.token_urlsafe(nbytes).encode()).decode().strip()
+
+
+def write_once(path: Path, content: bytes) -> bytes:
+    """What ``path`` holds, writing ``content`` there first (mode 0600) if the file does not exist yet.
+
+    Several processes may start at once on a new data folder (the worker, the web server, test workers). The content
+    is written to a temporary file and then hard-linked into place, which fails if another process got there first:
+    so nobody ever reads a half-written file, and every process ends up with the same content.
+    """
+    if path.exists():
+        return path.read_bytes()
+    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")  # mkstemp creates it 0600
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(content)
+            handle.flush()
+            os.fsync(handle.fileno())
+        try:
+            os.link(temporary, path)
+        except FileExistsError:
+            pass  # another process created it first: read theirs
+    finally:
+        os.unlink(temporary)
+    return path.read_bytes()

@@ -1,4 +1,5 @@
 import logging
+import multiprocessing
 import os
 import stat
 
@@ -138,3 +139,25 @@ def test_the_default_mail_backend_writes_private_files(tmp_path, settings):
     assert files and stat.S_IMODE(os.stat(files[0]).st_mode) == 0o600
     assert stat.S_IMODE(os.stat(tmp_path / "mail").st_mode) == 0o700
     assert b"Subject" in files[0].read_bytes()
+
+
+def _first_key(folder: str, barrier) -> bytes:
+    # Runs in a separate process: every process tries to create the key file at the same moment.
+    os.environ["SALESCHANNEL_DATA_DIR"] = folder
+    barrier.wait()
+    return config.write_once(config.data_dir() / "race.key", os.urandom(32).hex().encode())
+
+
+def test_processes_starting_together_all_read_the_same_complete_file(tmp_path):
+    # Bug: the key file was created empty and written afterwards, so a second process could read b"" and fail
+    # ("Fernet key must be 32 url-safe base64-encoded bytes"). Now nobody sees a half-written file.
+    context = multiprocessing.get_context("spawn")
+    processes = 8
+    with context.Manager() as manager:
+        barrier = manager.Barrier(processes)
+        with context.Pool(processes) as pool:
+            keys = pool.starmap(_first_key, [(str(tmp_path), barrier)] * processes)
+    assert len(set(keys)) == 1 and len(keys[0]) == 64
+    assert (tmp_path / "race.key").read_bytes() == keys[0]
+    assert oct((tmp_path / "race.key").stat().st_mode & 0o777) == "0o600"
+    assert [path.name for path in tmp_path.iterdir()] == ["race.key"]  # no temporary file left behind

@@ -13,7 +13,7 @@ from functools import lru_cache
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
-from saleschannel.config import data_dir
+from saleschannel.config import data_dir, write_once
 
 KEY_ENV = "SALESCHANNEL_ENCRYPTION_KEY"
 KEY_FILE = "amazon_credentials.fernet"
@@ -27,17 +27,7 @@ def _load_keys() -> list[bytes]:
     configured = os.environ.get(KEY_ENV, "").strip()
     if configured:
         return [part.strip().encode() for part in configured.split(",") if part.strip()]
-    path = data_dir() / KEY_FILE
-    if not path.exists():
-        key = Fernet.generate_key()
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            pass  # another process created it first: read theirs
-        else:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(key)
-    return [path.read_bytes().strip()]
+    return [write_once(data_dir() / KEY_FILE, Fernet.generate_key()).strip()]
 
 
 @lru_cache(maxsize=4)

@@ -45,6 +45,7 @@ from saleschannel.amazon.retrying import OUTBOX_GATEWAY_RETRY, OUTBOX_RETRY
 from saleschannel.amazon.spapi.errors import AmazonError
 from saleschannel.amazon.spapi.gateway import Gateway
 from saleschannel.amazon.spapi.normalise import parse_datetime
+from saleschannel.sales.services import order_comment_add
 
 logger = logging.getLogger(__name__)
 
@@ -245,7 +246,6 @@ def _items_shipped_on_amazon(order, message: OutboxMessage) -> bool:
 
 def _record(message: OutboxMessage, outcome: Outcome, now) -> None:
     """Store the outcome of one delivery step, with its event, notes and (when final) the Commerce history."""
-    from saleschannel.sales.services import order_comment_add
 
     max_attempts = ChannelSettings.load().outbox_max_attempts
     state = outcome.state

@@ -9,6 +9,7 @@ import sys
 from typing import Any
 
 from .client import SandboxClient, SandboxControlError, format_contract_violations
+from .server import serve
 
 DEFAULT_PORT = 8100
 DEFAULT_DATA = os.path.join("var", "sandbox")
@@ -151,7 +152,6 @@ def main(argv: list[str] | None = None) -> int:
 
 def _run(command: str, args: argparse.Namespace) -> int:
     if command == "serve":
-        from .server import serve
 
         settings = {"time_scale": args.time_scale, "rate_limits": args.rate_limits,
                     "stream_per_minute": args.stream, "pending_delay_seconds": args.pending_delay,

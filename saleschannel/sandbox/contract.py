@@ -41,6 +41,7 @@ from pathlib import Path
 from typing import Any
 
 import jsonschema
+from flask import g, request
 
 # The models the sandbox implements (file names inside the models folder).
 MODEL_FILES: tuple[str, ...] = ("orders_2026-01-01.json", "ordersV0.json", "feeds_2021-06-30.json",
@@ -494,7 +495,6 @@ class ContractRecorder:
 
     def install(self, app) -> None:
         """Check every exchange of ``app`` (a Flask app) after its response is made."""
-        from flask import g, request
 
         recorder = self
 

@@ -33,6 +33,9 @@ import json
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from flask import request
+
+from .engine import ApiError
 from .sqs import SqsError, parse_arn
 from .timeutil import now_ms
 
@@ -64,7 +67,6 @@ class NotificationError(Exception):
 
 
 def _api_error(exc: NotificationError):
-    from .engine import ApiError
 
     return ApiError(exc.status, exc.code, exc.message, exc.details)
 
@@ -78,7 +80,6 @@ def _invalid(message: str) -> NotificationError:
 def authenticate(sandbox: Sandbox, operation: str, token: str | None, method: str, path: str
                  ) -> tuple[str | None, set[str] | None]:
     """(seller id, grants) for a Notifications operation; seller id None means the application (grantless)."""
-    from .engine import ApiError
 
     denied = "Access to requested resource is denied."
     record = sandbox.store.token(token) if token else None
@@ -260,7 +261,6 @@ class NotificationsApi:
 
     @staticmethod
     def _body() -> Any:
-        from flask import request
 
         try:
             return json.loads(request.get_data(as_text=True) or "null")
@@ -309,7 +309,6 @@ class NotificationsApi:
         return 200, {"payload": self._subscription_json(row)}
 
     def get_subscription(self, *, seller_id: str, grants, notification_type: str):
-        from flask import request
 
         check_notification_type(notification_type)
         version = request.args.get("payloadVersion")

@@ -11,6 +11,8 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from waitress import create_server
+
 from .app import create_app
 from .engine import Sandbox
 
@@ -22,7 +24,6 @@ def serve(*, data_dir: str | Path, host: str = "127.0.0.1", port: int = 8100, se
           out=None, contract_models: str | Path | None = None, contract_user_agent: str | None = None) -> None:
     """``contract_models``: a folder of Amazon's models; turns on contract mode (``contract.py``, needs jsonschema):
     the gateway's requests and the answers to them are checked, see ``GET /_sandbox/contract``."""
-    from waitress import create_server
 
     out = out or sys.stdout
     data_dir = Path(data_dir)

@@ -16,10 +16,12 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
+from sp_api.auth import AccessTokenClient
+from sp_api.base import Marketplaces
+
 
 def access_token_client_class(token_url: str) -> type:
     """An ``AccessTokenClient`` subclass that asks ``token_url`` (any scheme, host, port and path) for tokens."""
-    from sp_api.auth import AccessTokenClient
 
     parts = urlsplit(token_url)
     return type("OverriddenAccessTokenClient", (AccessTokenClient,),
@@ -36,7 +38,6 @@ def sp_api_client(api_class: type, *, endpoint: str, token_url: str, credentials
                   marketplace: Any = None, **kwargs: Any) -> Any:
     """An instance of an ``sp_api`` API class (``OrdersV0``, ``Feeds``, ``Orders(version=...)``...) that talks to
     ``endpoint`` and gets its LWA tokens from ``token_url``."""
-    from sp_api.base import Marketplaces
 
     client = api_class(marketplace or Marketplaces.US, credentials=sp_api_credentials(credentials),
                        auth_token_client_class=access_token_client_class(token_url), **kwargs)
