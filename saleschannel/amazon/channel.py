@@ -13,25 +13,29 @@ Changes that Amazon itself made (applied by the sync inside ``origin.applying_am
 vetoed nor echoed back.
 
 ``install()`` (called from ``AmazonConfig.ready``) registers the channel, the Amazon screens' navigation entries,
-the order grid's "Amazon Order Number" column and the Amazon alerts.
+how the order grid's "Channel" column shows Amazon orders (with their Amazon order number) and the Amazon alerts.
 """
 
 from __future__ import annotations
 
+from django import forms
 from django.db.models import Exists, OuterRef
 from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
+from saleschannel.amazon import carriers, deadlines, outbox, rules
 from saleschannel.amazon import notices as amazon_notices
-from saleschannel.amazon import outbox, rules
+from saleschannel.amazon.deadline_alerts import ship_by_notices
 from saleschannel.amazon.delivery import state_summary
 from saleschannel.amazon.forms import CancelOrderForm
 from saleschannel.amazon.models import AmazonOrder, AmazonOrderStatus, OutboxKind, OutboxMessage
 from saleschannel.amazon.origin import is_applying_amazon_change
 from saleschannel.amazon.selectors import amazon_order_for
 from saleschannel.core import navigation, notices
+from saleschannel.core.i18n import iso_datetime, short_datetime
 from saleschannel.core.money import format_money
 from saleschannel.sales import channels, grid
 from saleschannel.sales.channels import ChannelCancel, OrderChannel
@@ -55,7 +59,7 @@ def amazon_order_of(order) -> AmazonOrder | None:
         return None
     descriptor = type(order).amazon_order
     if not descriptor.is_cached(order):
-        amazon = _outbox_flags(AmazonOrder.objects.filter(commerce_order_id=order.pk)).first()
+        amazon = _outbox_flags(AmazonOrder.objects.filter(commerce_order_id=order.pk).select_related("store")).first()
         descriptor.related.set_cached_value(order, amazon)
     return amazon_order_for(order)
 
@@ -111,7 +115,9 @@ def cancel_consequences(amazon: AmazonOrder, commerce: Order | None) -> list[str
 def cancel_dialog_context(amazon: AmazonOrder, commerce: Order | None, *, form=None, next_url: str = "") -> dict:
     """What the cancel dialog (``amazon/cancel_dialog.html``) shows, on Amazon Order Details and the order view."""
     return {
-        "amazon_order": amazon, "form": form or CancelOrderForm(),
+        "amazon_order": amazon,
+        "form": form or CancelOrderForm(initial={"reason": rules.suggested_cancel_reason(amazon)}),
+        "buyer_asked": amazon.buyer_cancel_requested,
         "action": reverse("amazon:order_cancel", args=[amazon.pk]), "next": next_url,
         "consequences": cancel_consequences(amazon, commerce),
     }
@@ -160,6 +166,24 @@ class AmazonChannel(OrderChannel):
             return pairs
         return [(label, value) for label, value in pairs if value != amazon.amazon_order_id]
 
+    def badges(self, order) -> list[tuple[str, str]]:
+        """The ship-by badge: the Latest Ship Date, coloured by ``deadlines.deadline_state``."""
+        amazon = amazon_order_of(order)
+        text, level = ship_by_badge(amazon) if amazon is not None else ("", "")
+        return [(text, level)] if text else []
+
+    def shipment_warnings(self, order, tracks: list[dict]) -> list[str]:
+        """Carrier not recognised by Amazon for the marketplace, tracking number of the wrong shape (VTR)."""
+        amazon = amazon_order_of(order)
+        if amazon is None or amazon.is_fba:
+            return []
+        if not tracks:
+            return [_("The shipment has no tracking number: it does not count as validly tracked (Valid Tracking "
+                      "Rate).")]
+        return [warning for track in tracks for warning in carriers.shipment_warnings(
+            carrier_code=track["carrier_code"], title=track.get("title", ""), number=track.get("number", ""),
+            marketplace_id=amazon.marketplace_id)]
+
     def payment_links(self, order) -> list[tuple[str, str]]:
         amazon = amazon_order_of(order)
         if amazon is None:
@@ -181,7 +205,7 @@ class AmazonChannel(OrderChannel):
         return links
 
 
-# --- Order grid column ---------------------------------------------------------------------------------------
+# --- Order grid: the Channel column of Amazon orders --------------------------------------------------------------
 
 
 def _amazon(order) -> AmazonOrder | None:
@@ -210,8 +234,40 @@ def _grid_html(order) -> str:
     return format_html('<a href="{}">{}</a>', url, amazon.amazon_order_id)
 
 
+def ship_by_badge(amazon: AmazonOrder) -> tuple[str, str]:
+    """(text, badge class) of an Amazon order's ship-by deadline; ("", "") when it is not waiting to ship."""
+    state = deadlines.order_deadline_state(amazon, timezone.now())
+    if state is None:
+        return "", ""
+    return (_("Ship by %(date)s: %(state)s") % {"date": short_datetime(amazon.latest_ship_date),
+                                                 "state": deadlines.STATE_LABELS[state]},
+            deadlines.STATE_LEVELS[state])
+
+
+def _ship_by_text(order) -> str:
+    amazon = _amazon(order)
+    return short_datetime(amazon.latest_ship_date) if amazon and amazon.latest_ship_date else ""
+
+
+def _ship_by_csv(order) -> str:
+    amazon = _amazon(order)
+    return iso_datetime(amazon.latest_ship_date) if amazon and amazon.latest_ship_date else ""
+
+
+def _ship_by_html(order) -> str:
+    amazon = _amazon(order)
+    if amazon is None or amazon.latest_ship_date is None:
+        return ""
+    text, level = ship_by_badge(amazon)
+    if not text:
+        return short_datetime(amazon.latest_ship_date)
+    return format_html('{} <span class="badge {}" data-testid="ship-by-badge">{}</span>',
+                       short_datetime(amazon.latest_ship_date), level,
+                       deadlines.STATE_LABELS[deadlines.order_deadline_state(amazon, timezone.now())])
+
+
 def install() -> None:
-    """Register the channel, its navigation entries, its order grid column and its notices."""
+    """Register the channel, its navigation entries, its order grid display and its notices."""
     channels.register(AmazonChannel())
     navigation.register("amazon", gettext_lazy("Amazon Stores"), "amazon:store_list",
                         permission="amazon.view_amazonstore", order=10)
@@ -219,11 +275,21 @@ def install() -> None:
                         permission="amazon.view_amazonorder", order=20)
     navigation.register("amazon", gettext_lazy("Messages to Amazon"), "amazon:outbox_list",
                         permission="amazon.view_outboxmessage", order=30)
+    grid.register_channel("amazon", gettext_lazy("Amazon"), text=_grid_text, html=_grid_html,
+                          queryset=lambda orders: orders.select_related("amazon_order"))
+    grid.register_column_alias("amazon_order_number", "channel")  # the former column, in saved views
     grid.register_column(
-        "amazon_order_number", gettext_lazy("Amazon Order Number"), text=_grid_text, html=_grid_html,
-        sort="amazon_order__amazon_order_id", default=True, after="number",
-        queryset=lambda orders: orders.select_related("amazon_order"),
+        "amazon_ship_by", gettext_lazy("Ship By"), text=_ship_by_text, html=_ship_by_html, csv=_ship_by_csv,
+        sort="amazon_order__latest_ship_date", after="amazon_order_number",
+        queryset=lambda orders: orders.select_related("amazon_order__store"),
     )
+    grid.register_filter(
+        "ship_by", forms.ChoiceField(label=gettext_lazy("Ship by"), required=False,
+                                     choices=lambda: [("", "—"), *deadlines.ship_by_choices()]),
+        apply=lambda orders, value: deadlines.ship_by_filter(orders, value, prefix="amazon_order__"),
+        describe=deadlines.ship_by_label,
+    )
+    notices.register(ship_by_notices)
     notices.register(amazon_notices.dead_letter_notices)
     notices.register(amazon_notices.buyer_cancel_notices)
     notices.register(amazon_notices.read_only_notices)

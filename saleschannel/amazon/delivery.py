@@ -45,6 +45,7 @@ from saleschannel.amazon.retrying import OUTBOX_GATEWAY_RETRY, OUTBOX_RETRY
 from saleschannel.amazon.spapi.errors import AmazonError
 from saleschannel.amazon.spapi.gateway import Gateway
 from saleschannel.amazon.spapi.normalise import parse_datetime
+from saleschannel.core import events as domain_events
 from saleschannel.sales.services import order_comment_add
 
 logger = logging.getLogger(__name__)
@@ -310,6 +311,7 @@ def _record(message: OutboxMessage, outcome: Outcome, now) -> None:
                 note = events.msg(f"{message.kind}_failed", error=error)
             _event(order, f"{message.kind}_failed", note, level=EventLevel.ERROR, response=outcome.response,
                    outbox=message)
+            domain_events.publish(domain_events.OUTBOX_DEAD, domain_events.outbox_dead_payload(message))
         final = state in (OutboxState.ACCEPTED, OutboxState.DEAD)
         if final and order.commerce_order_id:
             text = order.notes if state == OutboxState.DEAD else outcome.note
@@ -364,7 +366,9 @@ def deliver_due(*, now=None, limit: int = 500) -> dict[str, int]:
         return {"held": OutboxMessage.objects.filter(state__in=PENDING_STATES).count()}
     counts: dict[str, int] = {}
     now = now or timezone.now()
-    due = list(OutboxMessage.objects.filter(_due(now)).order_by("pk")
+    # Nearest Latest Ship Date first: a confirmation queued near its deadline is not sent late behind others.
+    due = list(OutboxMessage.objects.filter(_due(now))
+               .order_by(F("amazon_order__latest_ship_date").asc(nulls_last=True), "pk")
                .values_list("pk", "amazon_order__store_id")[:limit])
     unreachable: set[int] = set()
     for message_id, store_id in due:

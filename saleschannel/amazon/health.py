@@ -27,11 +27,12 @@ from django.db import transaction
 from django.db.models import Q
 from django.template.loader import render_to_string
 from django.urls import NoReverseMatch, reverse
-from django.utils import formats, timezone, translation
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from huey.contrib.djhuey import db_task
 
 from saleschannel.amazon.models import AmazonStore, SyncRun
+from saleschannel.core.i18n import long_datetime, short_datetime
 from saleschannel.core.notices import Notice
 from saleschannel.core.roles import ADMINISTRATOR
 from saleschannel.sales.emails import store_language
@@ -67,10 +68,9 @@ def store_health(store: AmazonStore) -> SyncHealth:
 
 
 def local_time(moment: datetime | None) -> str:
-    """A stored time in the configured time zone, in the active language's short date-time format."""
-    if moment is None:
-        return ""
-    return formats.date_format(timezone.localtime(moment), "SHORT_DATETIME_FORMAT")
+    """A stored time as the screens write it (``core.i18n.short_datetime``): the short date and time, in the
+    reader's language and time zone."""
+    return short_datetime(moment)
 
 
 def failing_text(store: AmazonStore, *, since: str | None = None) -> str:
@@ -150,10 +150,10 @@ def send_sync_alert_email(*, store: AmazonStore) -> int:
     if not recipients:
         logger.warning("Amazon store %s: sync alert not e-mailed, no administrator has an e-mail address", store.pk)
         return 0
-    with translation.override(store_language(store.store)):
+    with translation.override(store_language(store.store)), timezone.override(settings.TIME_ZONE):
         context = {
             "store": store,
-            "since": local_time(store.sync_failing_since),
+            "since": long_datetime(store.sync_failing_since),  # in the store's time zone, named
             "message": store.last_error,
             "failures": store.sync_failures_in_row,
             "dashboard_path": store_dashboard_path(store.pk),

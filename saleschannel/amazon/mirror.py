@@ -25,7 +25,7 @@ ORDER_FIELDS = (
     "marketplace_id", "sales_channel", "fulfillment_channel", "ship_service_level",
     "shipment_service_level_category", "buyer_name", "buyer_email", "buyer_company", "currency", "order_total",
     "is_prime", "is_premium", "is_business", "is_replacement", "items_shipped", "items_unshipped", "purchase_date",
-    "latest_ship_date", "latest_delivery_date", "last_update_date",
+    "latest_ship_date", "latest_delivery_date", "last_update_date", "earliest_ship_date", "earliest_delivery_date",
 )
 ADDRESS_FIELDS = {
     "ship_name": "name", "ship_company": "company", "ship_address_line1": "line1", "ship_address_line2": "line2",
@@ -48,7 +48,7 @@ def copy_order_fields(order: AmazonOrder, data: AmazonOrderData) -> None:
             continue  # redacted for good: a later change on Amazon does not bring it back
         value = getattr(data, name)
         if value is None and name not in ("order_total", "latest_ship_date", "latest_delivery_date",
-                                          "last_update_date"):
+                                          "last_update_date", "earliest_ship_date", "earliest_delivery_date"):
             continue
         if name == "order_total" and value is None and order.order_total is not None:
             continue  # keep the total once known

@@ -33,6 +33,7 @@ from saleschannel.amazon.choices import (
     SyncRunKind,
     SyncRunState,
 )
+from saleschannel.amazon.metrics_models import AmazonPerformanceReport  # noqa: F401 - this app's model
 from saleschannel.core.money import MONEY_DECIMAL_PLACES, MONEY_MAX_DIGITS, MoneyField
 
 # --- Global settings -----------------------------------------------------------------------------------------
@@ -164,6 +165,8 @@ class AmazonStore(models.Model):
     sync_frequency_minutes = models.PositiveSmallIntegerField(
         _("Sync frequency (minutes)"), default=5, validators=[MinValueValidator(1), MaxValueValidator(60)]
     )
+    ship_by_alert_hours = models.PositiveSmallIntegerField(_("Ship-by alert (hours before)"), default=6, validators=[
+        MinValueValidator(1), MaxValueValidator(72)], help_text=_("Alert operators this long before Latest Ship Date."))
 
     # Sync bookkeeping.
     last_updated_before = models.DateTimeField(
@@ -315,7 +318,9 @@ class AmazonOrder(models.Model):
     items_unshipped = models.PositiveIntegerField(_("items unshipped"), default=0)
 
     purchase_date = models.DateTimeField(_("purchase date"), db_index=True)
-    latest_ship_date = models.DateTimeField(_("latest ship date"), null=True, blank=True)
+    earliest_ship_date = models.DateTimeField(_("earliest ship date"), null=True, blank=True)
+    latest_ship_date = models.DateTimeField(_("latest ship date"), null=True, blank=True, db_index=True)
+    earliest_delivery_date = models.DateTimeField(_("earliest delivery date"), null=True, blank=True)
     latest_delivery_date = models.DateTimeField(_("latest delivery date"), null=True, blank=True)
     last_update_date = models.DateTimeField(_("last updated on Amazon"), null=True, blank=True)
 
@@ -588,4 +593,6 @@ class RedactionLog(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
 
+from saleschannel.amazon.deadline_models import ShipByAlert, ShipByDigest  # noqa: E402,F401  (ship-by alerts)
+from saleschannel.amazon.notification_models import NotificationDeadLetter, StoreNotifications  # noqa: E402,F401
 from saleschannel.amazon.sku_mapping import SkuMapping  # noqa: E402,F401  (a model of this app, in its own module)

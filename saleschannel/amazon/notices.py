@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from saleschannel.amazon.delivery import PENDING_STATES
 from saleschannel.amazon.models import (
@@ -43,8 +44,10 @@ def import_error_notices(request) -> list:
     if not stores:
         return []
     return [Notice(
-        message=_("Your Amazon store(s) has orders that cannot be imported. See Recent Orders in the store "
-                  "dashboard(s):"),
+        message=ngettext("Your Amazon store has orders that cannot be imported. See Recent Orders in its store "
+                         "dashboard:",
+                         "Your Amazon stores have orders that cannot be imported. See Recent Orders in their store "
+                         "dashboards:", len(stores)),
         level="error",
         links=[(name, store_dashboard_url(pk)) for pk, name in stores],
     )]
@@ -68,8 +71,10 @@ def dead_letter_notices(request) -> list:
             break
     count = OutboxMessage.objects.filter(state=OutboxState.DEAD).count()
     return [Notice(
-        message=_("Amazon did not accept %(count)d change(s) after repeated attempts. Open the order to read "
-                  "Amazon's message and retry:") % {"count": count},
+        message=ngettext("Amazon did not accept %(count)d change after repeated attempts. Open the order to read "
+                         "Amazon's message and retry:",
+                         "Amazon did not accept %(count)d changes after repeated attempts. Open the orders to read "
+                         "Amazon's messages and retry:", count) % {"count": count},
         level="error", links=links,
     )]
 
@@ -80,8 +85,11 @@ def read_only_notices(request) -> list:
     if user is None or not user.is_authenticated or not ChannelSettings.load().read_only:
         return []
     waiting = OutboxMessage.objects.filter(state__in=PENDING_STATES).count()
-    return [Notice(message=_("Amazon read-only mode is on: %(count)d change(s) wait in the queue and nothing is "
-                             "sent to Amazon until it is switched off.") % {"count": waiting}, level="warning")]
+    return [Notice(message=ngettext("Amazon read-only mode is on: %(count)d change waits in the queue and nothing "
+                                    "is sent to Amazon until it is switched off.",
+                                    "Amazon read-only mode is on: %(count)d changes wait in the queue and nothing "
+                                    "is sent to Amazon until it is switched off.", waiting) % {"count": waiting},
+                   level="warning")]
 
 
 def buyer_cancel_notices(request) -> list:
@@ -104,5 +112,7 @@ def buyer_cancel_notices(request) -> list:
     links = [(number, reverse("amazon:order_detail", args=[pk]))
              for pk, number in open_requests.order_by("-purchase_date").values_list("pk", "amazon_order_id")[:5]]
     links.append((_("View all"), f"{list_url}?buyer_cancel=on"))
-    return [Notice(message=_("%(count)d Amazon order(s) have a buyer cancellation request. Decide whether to "
-                             "cancel them:") % {"count": count}, level="warning", links=links)]
+    return [Notice(message=ngettext("%(count)d Amazon order has a buyer cancellation request. Decide whether to "
+                                    "cancel it:",
+                                    "%(count)d Amazon orders have a buyer cancellation request. Decide whether to "
+                                    "cancel them:", count) % {"count": count}, level="warning", links=links)]

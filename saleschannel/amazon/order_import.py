@@ -43,6 +43,7 @@ from saleschannel.amazon.sku_mapping import products_for_skus
 from saleschannel.amazon.spapi.normalise import AmazonOrderData, AmazonPackageData
 from saleschannel.catalog.models import Product
 from saleschannel.catalog.services import StockError, stock_release, stock_reserve_many
+from saleschannel.core import events as domain_events
 from saleschannel.core.bulk import insert_new
 from saleschannel.core.i18n import gettext as _
 from saleschannel.core.money import quantum, to_money
@@ -206,6 +207,8 @@ def import_new_orders(context: ImportContext, datas: list[AmazonOrderData], coun
             for (order, events, _new), commerce in zip(creating, commerce_orders, strict=True):
                 _imported(context, order, events, commerce, as_complete=False)
             insert_new([order for _data, order, _items, _events in batch])
+            domain_events.publish_many(domain_events.AMAZON_ORDER_ERROR, [  # the orders _mark_error put in Error
+                domain_events.amazon_order_error_payload(order) for _d, order, *_r in batch if order.status == S.ERROR])
             insert_new([item for _data, _order, items, _events in batch for item in items])
             insert_new(
                 [event for _data, _order, _items, events in batch for event in events])
@@ -513,6 +516,8 @@ def _mark_error(order: AmazonOrder, events: list, reason: str) -> None:
     order.import_error = reason
     if not repeated:
         record_event(order, events, "error", message, level=EventLevel.ERROR)
+        if order.pk is not None:  # one by one, in the order's transaction (a batch announces its own: see above)
+            domain_events.publish(domain_events.AMAZON_ORDER_ERROR, domain_events.amazon_order_error_payload(order))
 
 
 def _tracks(packages: Iterable[AmazonPackageData], known_numbers: set[str]) -> list[dict]:
@@ -586,4 +591,5 @@ def _keep_for_another_look(order: AmazonOrder, events: list, message: Message) -
     order.refetch_needed = True
     if not repeated:
         record_event(order, events, "error", message, level=EventLevel.ERROR)
+        domain_events.publish(domain_events.AMAZON_ORDER_ERROR, domain_events.amazon_order_error_payload(order))
 

@@ -39,6 +39,12 @@ PUBLISHED_RATES: dict[str, tuple[float, int]] = {
     "createReport": (0.0167, 15),
     "getReport": (2.0, 15),
     "getReportDocument": (0.0167, 15),
+    # Notifications v1 (spapi/notifications.py)
+    "createDestination": (1.0, 5),
+    "getDestinations": (1.0, 5),
+    "createSubscription": (1.0, 5),
+    "getSubscription": (1.0, 5),
+    "deleteSubscriptionById": (1.0, 5),
 }
 
 

@@ -223,3 +223,9 @@ def outbox_retry_verdict(message) -> RetryVerdict:
             "currency": payload.get("currency", ""), "order": message.amazon_order.amazon_order_id})
     return RetryVerdict(True)
 
+
+
+def suggested_cancel_reason(amazon_order) -> str:
+    """The reason the cancel dialog preselects: "BuyerCanceled" when the buyer asked Amazon to cancel (such a cancel
+    does not count in the Pre-fulfillment Cancel Rate, DESIGN.md §8.4); none otherwise (the seller chooses)."""
+    return "BuyerCanceled" if amazon_order.buyer_cancel_requested else ""

@@ -81,7 +81,7 @@ CONNECTION_FIELDS = ("name", "seller_id", "region", "marketplace_ids", "store", 
                      "token_url_override", "api_version", "time_scale", "pacing_enabled", "is_active")
 ORDER_SETTINGS_FIELDS = ("import_enabled", "import_store", "customer_creation", "order_number_source",
                          "reserve_pending", "order_status_mode", "custom_processing_status", "invoice_on_import",
-                         "import_fba", "sync_frequency_minutes")
+                         "import_fba", "sync_frequency_minutes", "ship_by_alert_hours")
 SYSTEM_ACTOR = "system"
 
 logger = logging.getLogger(__name__)

@@ -51,6 +51,7 @@ from saleschannel.amazon.models import (
     SyncRunKind,
     SyncRunState,
 )
+from saleschannel.amazon.notification_health import record_sweep
 from saleschannel.amazon.order_import import (
     ImportContext,
     Outcome,
@@ -63,6 +64,7 @@ from saleschannel.amazon.privacy import keeps_personal_data
 from saleschannel.amazon.spapi.errors import UnreadableOrder
 from saleschannel.amazon.spapi.gateway import AmazonError, Gateway
 from saleschannel.amazon.spapi.normalise import AmazonOrderData, OrdersQuery
+from saleschannel.core import events as domain_events
 from saleschannel.core.i18n import gettext as _
 from saleschannel.sales.services import statuses_cached
 
@@ -193,6 +195,7 @@ def _sync_store(*, store, gateway, since, kind, now, use_lock, progress, after_o
         if current is None or watermark > current:
             AmazonStore.objects.filter(pk=store.pk).update(last_updated_before=watermark)
             store.last_updated_before = watermark
+        swept = counts.created + counts.updated  # brought in by this pass itself (notifications: missed ones)
         counts.add(refetch_orders(store=store, gateway=gateway, exclude=counts.acted_on))
         counts.add(retry_open_orders(store=store, exclude=counts.acted_on))
         _fill_run(run, counts, gateway.calls - calls_before)
@@ -203,6 +206,7 @@ def _sync_store(*, store, gateway, since, kind, now, use_lock, progress, after_o
                 "%(count)d orders Amazon sent had no order id and could not be kept; see the worker's log.",
                 counts.skipped) % {"count": counts.skipped}
         _succeed(store)
+        record_sweep(store=store, found=swept)
     except AmazonError as error:
         _fail(run, store, error.message)
     except Exception as error:
@@ -352,6 +356,7 @@ def _keep_in_error(*, store: AmazonStore, amazon_order_id: str, raw: dict, reaso
             order.save()
             if not repeated:
                 AmazonOrderEvent.objects.bulk_create(events)
+                domain_events.publish(domain_events.AMAZON_ORDER_ERROR, domain_events.amazon_order_error_payload(order))
     except Exception:
         logger.exception("Amazon order %s could not be kept in Error", amazon_order_id)
 

@@ -15,8 +15,11 @@ from django.utils import timezone
 from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, db_task
 
+from saleschannel.amazon.deadline_alerts import ship_by_alerts_send, ship_by_digests_send
 from saleschannel.amazon.models import AmazonStore
+from saleschannel.amazon.notification_health import sweep_minutes
 from saleschannel.amazon.privacy import purge_old_logs, redact_personal_data
+from saleschannel.amazon.seller_performance import PerformanceReportError, fetch_performance_report
 from saleschannel.amazon.sync import retry_open_orders, sync_store
 
 logger = logging.getLogger(__name__)
@@ -32,7 +35,8 @@ def stores_due(now=None) -> list[AmazonStore]:
     for store in AmazonStore.objects.filter(is_active=True).only("pk", "sync_frequency_minutes",
                                                                  "last_sync_attempt_at"):
         last = store.last_sync_attempt_at
-        if last is None or now - last >= timedelta(minutes=store.sync_frequency_minutes) - DUE_TOLERANCE:
+        # Rarer while the store's real-time notifications are healthy (notification_health.py).
+        if last is None or now - last >= timedelta(minutes=sweep_minutes(store, now)) - DUE_TOLERANCE:
             due.append(store)
     return due
 
@@ -82,3 +86,38 @@ def amazon_schedule_syncs() -> int:
 def amazon_housekeeping() -> dict:
     """Daily: redact the personal data that is due, purge old logs."""
     return {"redacted": redact_personal_data(), "purged": purge_old_logs()}
+
+
+@db_periodic_task(crontab(minute="*/5"))
+def amazon_ship_by_alerts() -> int:
+    """Every 5 minutes: alert operators about orders newly within their store's ship-by threshold (once each)."""
+    return ship_by_alerts_send()
+
+
+@db_periodic_task(crontab(minute="0", hour="7"))
+def amazon_ship_by_digest() -> int:
+    """Daily at 7:00: each store's digest of the orders overdue or due within 24 hours (once per day)."""
+    return ship_by_digests_send()
+
+
+@db_task()
+def amazon_fetch_performance_report(store_id: int) -> int:
+    """Amazon's own seller metrics of one store (GET_V2_SELLER_PERFORMANCE_REPORT); returns how many marketplaces
+    were stored (0 when Amazon could not produce it: tomorrow's run tries again)."""
+    store = AmazonStore.objects.filter(pk=store_id, is_active=True).first()
+    if store is None:
+        return 0
+    try:
+        return len(fetch_performance_report(store))
+    except PerformanceReportError as error:
+        logger.warning("Amazon store %s: performance report not fetched: %s", store.name, error.message)
+        return 0
+
+
+@db_periodic_task(crontab(minute="43", hour="6"))
+def amazon_performance_reports() -> int:
+    """Daily: fetch Amazon's seller metrics of every active store (beside our projection on the dashboard)."""
+    stores = list(AmazonStore.objects.filter(is_active=True).values_list("pk", flat=True))
+    for store_id in stores:
+        amazon_fetch_performance_report(store_id)
+    return len(stores)

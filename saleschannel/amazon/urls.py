@@ -1,6 +1,6 @@
 from django.urls import path
 
-from saleschannel.amazon import listing_views, views
+from saleschannel.amazon import listing_views, metrics_views, notification_views, views
 
 app_name = "amazon"
 
@@ -12,6 +12,12 @@ urlpatterns = [
     path("stores/<int:store_id>/edit/", views.store_edit, name="store_edit"),
     path("stores/<int:store_id>/settings/", views.order_settings, name="order_settings"),
     path("stores/<int:store_id>/sync/", views.sync_now, name="sync_now"),
+    path("stores/<int:store_id>/notifications/", notification_views.notification_settings,
+         name="notification_settings"),
+    path("stores/<int:store_id>/metrics/<str:marketplace_id>/<str:key>/", metrics_views.metric_orders,
+         name="metric_orders"),
+    path("stores/<int:store_id>/metrics/<str:marketplace_id>/<str:key>/<str:which>/", metrics_views.metric_orders,
+         name="metric_orders_which"),
     path("stores/<int:store_id>/listings/", listing_views.listings_import, name="listings_import"),
     path("stores/<int:store_id>/listings/apply/", listing_views.listings_apply, name="listings_apply"),
     path("stores/<int:store_id>/sku-mappings/", listing_views.sku_mappings, name="sku_mappings"),

@@ -25,7 +25,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
-from saleschannel.amazon import channel, delivery, destinations, rules, selectors, services
+from saleschannel.amazon import channel, deadlines, delivery, destinations, rules, selectors, services
 from saleschannel.amazon.forms import (
     AmazonOrderFilterForm,
     AmazonStoreForm,
@@ -35,6 +35,7 @@ from saleschannel.amazon.forms import (
     ShippingAddressForm,
 )
 from saleschannel.amazon.health import failing_text
+from saleschannel.amazon.metrics_views import metrics_panel
 from saleschannel.amazon.models import (
     AmazonOrder,
     AmazonOrderEvent,
@@ -111,10 +112,10 @@ class Chip:
 
 
 SORTS = {"purchase_date": "purchase_date", "number": "amazon_order_id", "status": "status",
-         "buyer": "buyer_name", "total": "order_total"}
+         "buyer": "buyer_name", "total": "order_total", "ship_by": "latest_ship_date"}
 DEFAULT_SORT = "-purchase_date"
 FILTER_KEYS = ("purchased_from", "purchased_to", "number", "buyer", "total_min", "total_max", "status",
-               "buyer_cancel", "store")
+               "buyer_cancel", "ship_by", "store")
 
 
 class AmazonOrderGrid:
@@ -153,6 +154,8 @@ class AmazonOrderGrid:
             orders = orders.filter(status__in=data["status"])
         if data.get("buyer_cancel"):
             orders = orders.filter(buyer_cancel_requested=True)
+        if data.get("ship_by"):
+            orders = deadlines.ship_by_filter(orders, data["ship_by"])
         if data.get("store"):
             orders = orders.filter(store_id=data["store"])
         direction = "-" if self.sort_desc else ""
@@ -168,7 +171,7 @@ class AmazonOrderGrid:
 
     def header(self) -> list[dict]:
         labels = [("purchase_date", _("Purchase Date")), ("number", _("Order Number")), ("status", _("Status")),
-                  ("buyer", _("Buyer's Name")), ("total", _("Total"))]
+                  ("buyer", _("Buyer's Name")), ("total", _("Total")), ("ship_by", _("Ship By"))]
         return [{"key": key, "label": label, "sort_url": self.sort_url(key),
                  "sorted": ("desc" if self.sort_desc else "asc") if key == self.sort_key else ""}
                 for key, label in labels]
@@ -189,6 +192,8 @@ class AmazonOrderGrid:
                 shown = dict(self.stores).get(value, str(value))
             elif key == "buyer_cancel":
                 shown = _("Yes")
+            elif key == "ship_by":
+                shown = deadlines.ship_by_label(value)
             else:
                 shown = str(value)
             chips.append(Chip(str(fields[key].label), shown, self.url(**{key: None})))
@@ -210,8 +215,15 @@ def _start_of(day) -> datetime:
 
 
 def _order_rows(orders) -> list[dict]:
-    return [{"order": order, "total": format_money(order.order_total, order.currency or "USD")
-             if order.order_total is not None else "—"} for order in orders]
+    now = timezone.now()
+    rows = []
+    for order in orders:
+        state = deadlines.order_deadline_state(order, now)
+        rows.append({"order": order, "total": format_money(order.order_total, order.currency or "USD")
+                     if order.order_total is not None else "—",
+                     "ship_by": {"label": deadlines.STATE_LABELS[state], "level": deadlines.STATE_LEVELS[state],
+                                 "state": state} if state else None})
+    return rows
 
 
 # --- Stores --------------------------------------------------------------------------------------------------
@@ -310,7 +322,7 @@ def _test_connection(form: AmazonStoreForm, amazon_store: AmazonStore | None) ->
 @require(VIEW_STORE)
 def store_dashboard(request, store_id: int):
     amazon_store = get_object_or_404(AmazonStore.objects.select_related("store"), pk=store_id)
-    recent = (AmazonOrder.objects.filter(store=amazon_store).select_related("commerce_order")
+    recent = (AmazonOrder.objects.filter(store=amazon_store).select_related("store", "commerce_order")
               .order_by("-purchase_date", "-id")[:RECENT_ORDERS])
     return render(request, "amazon/store_dashboard.html", {
         "amazon_store": amazon_store,
@@ -324,6 +336,8 @@ def store_dashboard(request, store_id: int):
         "can_view_outbox": request.user.has_perm(VIEW_OUTBOX),
         "outbox_url": _outbox_url(store=amazon_store.pk, state=delivery.PENDING_STATES),
         "dead_url": _outbox_url(store=amazon_store.pk, state=[OutboxState.DEAD]),
+        # Not for the live refresh (it swaps only #live, the panel is outside it).
+        "seller_metrics": [] if request.headers.get("HX-Request") else metrics_panel(amazon_store),
     })
 
 
@@ -430,6 +444,7 @@ def order_detail(request, order_id: int, *, cancel_form=None, address_form=None,
         "address_form": address_form or ShippingAddressForm.for_order(order),
         "can_view_commerce": request.user.has_perm("sales.view_order"),
         "outbox": messages_sent,
+        "ship_by": channel.ship_by_badge(order),
     }
     if can_process:
         commerce = _commerce_order(order)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from saleschannel.api.models import ApiToken
 from saleschannel.api.tokens import token_revoke
@@ -28,4 +29,5 @@ class ApiTokenAdmin(admin.ModelAdmin):
     def revoke(self, request, queryset):
         for token in queryset:
             token_revoke(token=token)
-        messages.success(request, _("%(count)d token(s) revoked.") % {"count": len(queryset)})
+        messages.success(request, ngettext("%(count)d token revoked.", "%(count)d tokens revoked.", len(queryset))
+                         % {"count": len(queryset)})

@@ -11,7 +11,7 @@ import json
 from ninja import NinjaAPI, Router
 from ninja.parser import Parser
 
-from saleschannel.api import amazon_orders, documents, errors, orders, products, stores
+from saleschannel.api import amazon_actions, amazon_orders, documents, errors, orders, products, stores
 from saleschannel.api.errors import PROBLEM_CONTENT_TYPE, ApiProblem
 
 
@@ -55,6 +55,7 @@ errors.install(api)
 api.add_router("", orders.router)
 api.add_router("", documents.router)
 api.add_router("", amazon_orders.router)
+api.add_router("", amazon_actions.router)
 api.add_router("", stores.router)
 api.add_router("", products.router)
 

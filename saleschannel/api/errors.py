@@ -9,6 +9,7 @@
 404  ``not_found``               no such object (ids that cannot be ids included: text, 0, huge, non-ASCII digits)
 409  ``not_allowed`` (or the     the order's state refuses the action (the rule's reason is the detail), an Amazon
      rule's code)                refusal, or a POST with the same ``Idempotency-Key`` still running
+     ``confirmation_required``   an outbox retry that may duplicate what Amazon did, without ``confirm_may_duplicate``
 422  ``invalid``                 the body does not validate: against the schema (``errors`` lists every problem)
                                  or against the service (too many units, unknown carrier, ...; ``field`` says where)
      ``idempotency_key_reused``  the ``Idempotency-Key`` was first used with another request

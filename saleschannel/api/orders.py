@@ -351,7 +351,10 @@ def list_orders(request, params: Query[OrderListQuery]):
         orders = orders.filter(updated_at__gte=_moment(params.updated_since, "updated_since"))
     if params.cursor:
         moment, pk = decode_cursor(params.cursor)
-        orders = orders.filter(Q(updated_at__gt=moment) | Q(updated_at=moment, pk__gt=pk))
+        # (updated_at, id) > (moment, pk), written so that the database seeks the (updated_at, id) index to the
+        # cursor: with the OR alone, SQLite and PostgreSQL read the index from its start (halfway through a million
+        # orders: 0.26 s on SQLite, 2.8 s on PostgreSQL; bench/api_list.py).
+        orders = orders.filter(updated_at__gte=moment).filter(Q(updated_at__gt=moment) | Q(pk__gt=pk))
     orders = orders.select_related("amazon_order").prefetch_related(
         Prefetch("items", queryset=OrderItem.objects.order_by("id")), "addresses")
     page = list(orders[:params.limit + 1])

@@ -1,6 +1,9 @@
-"""``/api/v1/products``: products and their stock (list, get) and the bulk stock update a warehouse sends.
+"""``/api/v1/products``: products and their stock (list, get, create, update) and the bulk stock update a warehouse
+sends.
 
-Reading needs ``catalog.view_product`` and setting stock ``catalog.change_product``, as on the product screens.
+Reading needs ``catalog.view_product``, creating ``catalog.add_product``, changing and setting stock
+``catalog.change_product``, as on the product screens. Create and update are ``catalog.services.product_create`` and
+``product_update`` (the product form's), with the same rules (``catalog.rules``) and change log.
 Every stock line goes through ``catalog.services.product_stock_set`` (the product page's Stock form): the same
 rules (a whole number from 0, never below what is reserved), and the same change log (``ProductChange``).
 
@@ -14,9 +17,11 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 from ninja import Query, Router, Schema
 from ninja.decorators import decorate_view
+from ninja.responses import Status
 from pydantic import Field
 
 from saleschannel.api import selectors
+from saleschannel.api.action_schemas import ProductCreateIn, ProductUpdateIn
 from saleschannel.api.auth import TokenAuth
 from saleschannel.api.errors import ApiProblem
 from saleschannel.api.idempotency import idempotent
@@ -28,6 +33,7 @@ from saleschannel.catalog.models import Product
 from saleschannel.catalog.rules import SKU_MAX_LENGTH
 
 VIEW = "catalog.view_product"
+ADD = "catalog.add_product"
 CHANGE = "catalog.change_product"
 MAX_LIMIT = 200
 MAX_SKUS = 200
@@ -58,6 +64,13 @@ def _refuse(errors: list[dict]) -> ApiProblem:
     errors = sorted(errors, key=lambda error: int(error["field"].split(".")[1]))
     first = errors[0]
     return ApiProblem(422, f"{first['field']}: {first['message']}", code="invalid", field=first["field"],
+                      errors=errors)
+
+
+def _refused_product(error: services.ProductError) -> ApiProblem:
+    """The 422 for a product the service refused: every field at fault in ``errors``, the first in ``detail``."""
+    errors = [{"field": field, "message": str(message), "type": "invalid"} for field, message in error.errors.items()]
+    return ApiProblem(422, f"{errors[0]['field']}: {errors[0]['message']}", code="invalid", field=errors[0]["field"],
                       errors=errors)
 
 
@@ -108,13 +121,30 @@ def update_stock(request, payload: StockUpdateIn):
     return {"items": [product_dict(product) for product in _stock_set(payload.lines, actor=request.user)]}
 
 
-def _product(sku: str) -> dict:
+def _find(sku: str) -> Product:
     product = None
     if len(sku) <= SKU_MAX_LENGTH and "\x00" not in sku:
         product = selectors.product_by_sku(sku)
     if product is None:
         raise ApiProblem(404, _("This product does not exist."))
-    return product_dict(product)
+    return product
+
+
+def _product(sku: str) -> dict:
+    return product_dict(_find(sku))
+
+
+@router.post("/products", response={201: ProductOut, **WRITE_ERRORS}, auth=TokenAuth(ADD),
+             openapi_extra=IDEMPOTENCY_HEADER)
+@decorate_view(idempotent)
+def create_product(request, payload: ProductCreateIn):
+    """Create a product, as the New Product form does: a SKU no other product has (without regard to case), a name,
+    a price, and optionally its stock. A refused value is a 422 naming the field (`errors` lists every one)."""
+    try:
+        product = services.product_create(**payload.dict(), actor=request.user)
+    except services.ProductError as error:
+        raise _refused_product(error) from None
+    return Status(201, product_dict(product))
 
 
 @router.get("/products/stock", response={200: ProductOut, **READ_ERRORS}, auth=TokenAuth(VIEW),
@@ -128,3 +158,20 @@ def get_product_named_stock(request):
 def get_product(request, sku: str):
     """One product with its stock, by SKU (exact; URL-encode it)."""
     return _product(sku)
+
+
+@router.patch("/products/{path:sku}", response={200: ProductOut, **WRITE_ERRORS}, auth=TokenAuth(CHANGE),
+              openapi_extra=IDEMPOTENCY_HEADER)
+@decorate_view(idempotent)
+def update_product(request, sku: str, payload: ProductUpdateIn):
+    """Change a product (by SKU, exact; URL-encode it): the fields given, as the product's Edit form does. Only what
+    differs is written and recorded in the product's change log. A refused value is a 422 naming the field
+    (`errors` lists every one): a SKU another product has, a price or quantity out of range, a quantity below what
+    is reserved for orders. `PATCH /api/v1/products/stock` is the bulk stock update, not the product "stock"."""
+    product = _find(sku)
+    changes = {name: value for name, value in payload.dict(exclude_unset=True).items() if value is not None}
+    try:
+        product = services.product_update(product=product, **changes, actor=request.user)
+    except services.ProductError as error:
+        raise _refused_product(error) from None
+    return product_dict(product)

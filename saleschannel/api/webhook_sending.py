@@ -2,7 +2,7 @@
 
 A delivery is a JSON ``POST``::
 
-    {"id": "<event uuid>", "kind": "order.shipped", "occurred_at": "...", "data": {...}}
+    {"id": "<event uuid>", "kind": "shipment.created", "occurred_at": "...", "data": {...}}
 
 with the headers ``X-SalesChannel-Event`` (kind), ``X-SalesChannel-Event-Id``, ``X-SalesChannel-Delivery`` (id),
 ``X-SalesChannel-Timestamp`` (Unix seconds) and ``X-SalesChannel-Signature: sha256=<hex>``, the HMAC-SHA256 of

@@ -11,6 +11,7 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.text import format_lazy
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
@@ -24,6 +25,16 @@ from saleschannel.core.notices import Notice
 
 PERMISSION = "api.change_webhookendpoint"
 DELIVERIES_PER_PAGE = 50
+# When each kind is sent, next to its name in the form (docs/api.md lists the payloads).
+EVENT_LABELS = {
+    events.ORDER_CREATED: gettext_lazy("an order is created"),
+    events.ORDER_UPDATED: gettext_lazy("an order changes: state or status, hold, unhold, cancel, comment"),
+    events.INVOICE_CREATED: gettext_lazy("an invoice is created"),
+    events.SHIPMENT_CREATED: gettext_lazy("a shipment is created"),
+    events.CREDITMEMO_CREATED: gettext_lazy("a credit memo is created"),
+    events.AMAZON_ORDER_ERROR: gettext_lazy("an Amazon order is put in Error"),
+    events.OUTBOX_DEAD: gettext_lazy("a message to Amazon failed for good (dead-lettered)"),
+}
 
 
 class WebhookEndpointForm(forms.Form):
@@ -32,7 +43,7 @@ class WebhookEndpointForm(forms.Form):
     description = forms.CharField(label=gettext_lazy("Description"), max_length=200, required=False)
     events = forms.MultipleChoiceField(
         label=gettext_lazy("Events"), required=False, widget=forms.CheckboxSelectMultiple,
-        choices=[(kind, kind) for kind in events.KINDS],
+        choices=[(kind, format_lazy("{} — {}", kind, EVENT_LABELS[kind])) for kind in events.KINDS],
         help_text=gettext_lazy("None ticked: every event."),
     )
     active = forms.BooleanField(label=gettext_lazy("Active"), required=False, initial=True)

@@ -1,4 +1,4 @@
-"""Webhooks: endpoints that receive the order events (``core.events``), and the deliveries written for them.
+"""Webhooks: endpoints that receive the events (``core.events.KINDS``), and the deliveries written for them.
 
 * ``on_events`` is subscribed to ``core.events`` (see ``apps.py``): for every active endpoint whose event filter
   matches, it writes a ``WebhookDelivery`` in the transaction of the change (a rolled-back change sends nothing, a

@@ -18,14 +18,16 @@ from datetime import datetime
 
 from django.utils import timezone
 
-# The kinds services publish (documented in docs/api.md, offered in the webhook screens).
+# The kinds services publish (documented in docs/api.md, offered in the webhook screens and the CLI).
 ORDER_CREATED = "order.created"
-ORDER_INVOICED = "order.invoiced"
-ORDER_SHIPPED = "order.shipped"
-ORDER_REFUNDED = "order.refunded"
-ORDER_CANCELED = "order.canceled"
-ORDER_STATUS_CHANGED = "order.status_changed"
-KINDS = (ORDER_CREATED, ORDER_INVOICED, ORDER_SHIPPED, ORDER_REFUNDED, ORDER_CANCELED, ORDER_STATUS_CHANGED)
+ORDER_UPDATED = "order.updated"  # state or status changed, hold, unhold, cancel, comment: ``changes`` says which
+INVOICE_CREATED = "invoice.created"
+SHIPMENT_CREATED = "shipment.created"
+CREDITMEMO_CREATED = "creditmemo.created"
+AMAZON_ORDER_ERROR = "amazon_order.error"  # an Amazon order was put in Error (newly, or for another reason)
+OUTBOX_DEAD = "outbox.dead"  # a message to Amazon was dead-lettered: a person must look at it
+KINDS = (ORDER_CREATED, ORDER_UPDATED, INVOICE_CREATED, SHIPMENT_CREATED, CREDITMEMO_CREATED, AMAZON_ORDER_ERROR,
+         OUTBOX_DEAD)
 
 # Kinds for the apps of the product only (not offered to webhooks). Payload ``{"skus": [...]}``: products were created
 # or changed in a way that may make them salable (SKU, enabled, in stock, quantity) — the Amazon channel retries the
@@ -56,6 +58,24 @@ def subscribe(subscriber: Subscriber) -> Subscriber:
 def unsubscribe(subscriber: Subscriber) -> None:
     if subscriber in _subscribers:
         _subscribers.remove(subscriber)
+
+
+def amazon_order_error_payload(order) -> dict:
+    """The payload of ``amazon_order.error`` for an Amazon order (``amazon.models.AmazonOrder``): ids and numbers
+    only — the reason (which may quote the buyer's data) is read with ``GET /api/v1/amazon/orders/{number}``."""
+    return {"amazon_order": {"id": order.pk, "amazon_order_number": order.amazon_order_id,
+                             "store_id": order.store_id, "marketplace_id": order.marketplace_id,
+                             "amazon_status": order.amazon_status, "commerce_order_id": order.commerce_order_id}}
+
+
+def outbox_dead_payload(message) -> dict:
+    """The payload of ``outbox.dead`` for a message to Amazon (``amazon.models.OutboxMessage``)."""
+    amazon_order = message.amazon_order
+    return {"outbox_message": {"id": message.pk, "kind": message.kind, "attempts": message.attempts,
+                               "outcome_unknown": bool(message.outcome_unknown),
+                               "shipment_id": message.shipment_id, "creditmemo_id": message.creditmemo_id},
+            "amazon_order": {"id": amazon_order.pk, "amazon_order_number": amazon_order.amazon_order_id,
+                             "store_id": amazon_order.store_id, "commerce_order_id": amazon_order.commerce_order_id}}
 
 
 def publish(kind: str, payload: dict) -> Event:

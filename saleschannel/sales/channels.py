@@ -62,6 +62,15 @@ class OrderChannel:
         """None: Commerce's own Cancel applies. Else the channel's cancellation the order view offers instead."""
         return None
 
+    def badges(self, order: Order) -> list[tuple[str, str]]:
+        """(text, level) badges the order view shows beside Payment & Shipping Method (e.g. Amazon's ship-by
+        deadline); level is a badge class: info, warning, error, success."""
+        return []
+
+    def shipment_warnings(self, order: Order, tracks: list[dict]) -> list[str]:
+        """Warnings (never refusals) about a shipment just created with ``tracks`` (carrier_code, title, number)."""
+        return []
+
 
 _channels: dict[str, OrderChannel] = {}
 _default = OrderChannel()

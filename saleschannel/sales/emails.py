@@ -15,15 +15,18 @@ import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 
+from babel import dates as babel_dates
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
-from django.utils import formats, timezone, translation
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
+from saleschannel.core.i18n import babel_locale, long_datetime
 from saleschannel.core.money import format_money
 from saleschannel.sales.models import (
     AddressType,
@@ -84,12 +87,17 @@ def deduction(amount: Decimal, currency: str) -> str:
 
 
 def local_date(moment, fmt: str = "DATE_FORMAT") -> str:
-    """A stored UTC time shown in the configured time zone, formatted for the active language."""
+    """A stored time in the store's time zone (the configured one, never the operator's browser's), in the active
+    language (the recipient's), in the one date style of ``core.i18n``: the long date ("November 29, 2026"), or
+    with ``fmt="DATETIME_FORMAT"`` the long date and time with the zone named ("November 29, 2026, 9:19 PM (UTC)")."""
     if moment is None:
         return ""
-    if timezone.is_aware(moment):
-        moment = timezone.localtime(moment)
-    return formats.date_format(moment, fmt)
+    with timezone.override(settings.TIME_ZONE):
+        if fmt == "DATETIME_FORMAT":
+            return long_datetime(moment)
+        if isinstance(moment, datetime) and timezone.is_aware(moment):
+            moment = timezone.localtime(moment)
+        return babel_dates.format_date(moment, "long", locale=babel_locale())
 
 
 def order_addresses(order: Order) -> tuple[OrderAddress | None, OrderAddress | None]:

@@ -1,9 +1,11 @@
 """The order grid: columns (with a registry other channels extend), filters from the query string, filter chips,
 sorting, column chooser, page size and the streamed CSV export.
 
-Extension point for channels: ``register_column(key, label, value=..., ...)`` adds a column every user can pick in
-the column chooser (the Amazon channel adds "Amazon Order Number"). A column may also adjust the grid's queryset
-(``queryset=``), e.g. to annotate what it shows, so the grid stays one query per page.
+Extension points for channels: ``register_column(key, label, value=..., ...)`` adds a column every user can pick in
+the column chooser. A column may also adjust the grid's queryset (``queryset=``), e.g. to annotate what it shows, so
+the grid stays one query per page. ``register_channel(origin, label, ...)`` says how the default "Channel" column
+shows a channel's orders: its name and the channel's own order number (the Amazon channel: "Amazon" and the Amazon
+order number, linked to Amazon Order Details).
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ class Column:
     label: object  # str or lazy translation
     text: Callable[[Order], str]  # plain text: CSV and, unless ``html`` is given, the cell
     html: Callable[[Order], str] | None = None  # cell markup (must escape what it shows: use format_html)
-    sort: str | None = None  # field or annotation to order by; None = not sortable
+    sort: str | tuple[str, ...] | None = None  # field(s) or annotation(s) to order by; None = not sortable
     default: bool = False  # shown when the user has not chosen columns
     queryset: Callable | None = None  # qs -> qs, to add what the column shows
     numeric: bool = False
@@ -57,8 +59,8 @@ _columns: dict[str, Column] = {}
 
 def register_column(
     key: str, label, *, text: Callable[[Order], str], html: Callable[[Order], str] | None = None,
-    sort: str | None = None, default: bool = False, queryset: Callable | None = None, numeric: bool = False,
-    after: str | None = None, csv: Callable[[Order], str] | None = None,
+    sort: str | tuple[str, ...] | None = None, default: bool = False, queryset: Callable | None = None,
+    numeric: bool = False, after: str | None = None, csv: Callable[[Order], str] | None = None,
 ) -> Column:
     """Add (or replace) an order grid column. ``after`` places it after another column's key; ``csv`` writes its
     CSV cell when that differs from ``text`` (a date in ISO 8601)."""
@@ -77,6 +79,64 @@ def columns() -> dict[str, Column]:
     return dict(_columns)
 
 
+_aliases: dict[str, str] = {}
+
+
+def register_column_alias(old_key: str, key: str) -> None:
+    """Read ``old_key`` (a column that was renamed or merged into another) as ``key`` in ``cols=`` and ``sort=``, so
+    saved views and bookmarks that name it keep working."""
+    _aliases[old_key] = key
+
+
+@dataclass(frozen=True)
+class ChannelDisplay:
+    label: object  # the channel's name ("Amazon")
+    text: Callable[[Order], str] | None = None  # the channel's own order number, "" when none (plain text: CSV)
+    html: Callable[[Order], str] | None = None  # the same as markup (must escape what it shows)
+    queryset: Callable | None = None  # qs -> qs, to add what ``text``/``html`` read
+
+
+_channels: dict[str, ChannelDisplay] = {}
+
+
+def register_channel(origin: str, label, *, text: Callable[[Order], str] | None = None,
+                     html: Callable[[Order], str] | None = None, queryset: Callable | None = None) -> ChannelDisplay:
+    """How the grid's "Channel" column (shown by default) shows the orders whose ``origin`` is ``origin``: ``label``,
+    then the channel's own order number (``text`` for CSV, ``html`` for the cell). ``queryset`` adds what they read
+    to the grid's query (applied to every page that shows the column)."""
+    channel = ChannelDisplay(label, text, html, queryset)
+    _channels[origin] = channel
+    return channel
+
+
+def _channel_label(order: Order) -> str:
+    channel = _channels.get(order.origin)
+    return str(channel.label) if channel else order.origin.capitalize()
+
+
+def _reference(order: Order) -> str:
+    """The channel's own number of the order: what the channel says, else the external order number."""
+    channel = _channels.get(order.origin)
+    return (channel.text(order) if channel and channel.text else "") or order.external_order_number or ""
+
+
+def _channel_text(order: Order) -> str:
+    return f"{_channel_label(order)} {_reference(order)}".strip()
+
+
+def _channel_html(order: Order) -> str:
+    channel = _channels.get(order.origin)
+    reference = (channel.html(order) if channel and channel.html else "") or _reference(order)
+    return format_html('<span class="muted channel-name">{}</span> {}', _channel_label(order), reference)
+
+
+def _channel_queryset(orders):
+    for channel in _channels.values():
+        if channel.queryset:
+            orders = channel.queryset(orders)
+    return orders
+
+
 def _date(value) -> str:
     """The grid's date: short date and time in the reader's time zone (named under the grid)."""
     return short_datetime(value) if value else ""
@@ -93,24 +153,27 @@ register_column(
 )
 register_column("created_at", gettext_lazy("Purchase Date"), text=lambda o: _date(o.created_at),
                 sort="created_at", default=True, csv=lambda o: iso_datetime(o.created_at))
-register_column("store", gettext_lazy("Purchase Point"), text=lambda o: o.store.name, sort="store__name",
-                default=True)
 register_column("bill_to_name", gettext_lazy("Bill-to Name"), text=lambda o: o.bill_to_name or "",
                 sort="bill_to_name", default=True)
-register_column("ship_to_name", gettext_lazy("Ship-to Name"), text=lambda o: o.ship_to_name or "",
-                sort="ship_to_name", default=True)
+register_column("status", gettext_lazy("Status"), text=_status_label, sort="status", default=True)
+# The channel and its own order number in one column (for Amazon orders the external number is the Amazon number).
+register_column("channel", gettext_lazy("Channel"), text=_channel_text, html=_channel_html,
+                sort=("origin", "external_order_number"), default=True, queryset=_channel_queryset)
 register_column("grand_total", gettext_lazy("Grand Total"), text=lambda o: format_money(o.grand_total, o.currency),
                 sort="grand_total", default=True, numeric=True)
+register_column("store", gettext_lazy("Purchase Point"), text=lambda o: o.store.name, sort="store__name")
+register_column("ship_to_name", gettext_lazy("Ship-to Name"), text=lambda o: o.ship_to_name or "",
+                sort="ship_to_name")
 register_column("total_paid", gettext_lazy("Total Paid"), text=lambda o: format_money(o.total_paid, o.currency),
                 sort="total_paid", numeric=True)
-register_column("status", gettext_lazy("Status"), text=_status_label, sort="status", default=True)
 register_column("external_order_number", gettext_lazy("External Order Number"),
-                text=lambda o: o.external_order_number, sort="external_order_number", default=True)
-register_column("origin", gettext_lazy("Origin"), text=lambda o: o.origin, sort="origin")
+                text=lambda o: o.external_order_number, sort="external_order_number")
+register_column("origin", gettext_lazy("Origin"), text=_channel_label, sort="origin")  # "Amazon", "Back office"
 register_column("customer_email", gettext_lazy("Customer Email"), text=lambda o: o.customer_email,
                 sort="customer_email")
 register_column("customer_name", gettext_lazy("Customer Name"), text=lambda o: o.customer_name,
                 sort="customer_last_name")
+register_channel("backoffice", gettext_lazy("Back office"))
 
 
 @dataclass(frozen=True)
@@ -179,12 +242,15 @@ class OrderGrid:
             origin=data.get("origin") or "",
         )
         available = columns()
-        chosen = ",".join(params.getlist("cols")).split(",")
+        chosen = [_aliases.get(key, key) for key in ",".join(params.getlist("cols")).split(",")]
         requested = list(dict.fromkeys(key for key in chosen if key in available))
         self.visible_keys = requested or [key for key, column in available.items() if column.default]
         self.all_columns = available
         self.sort = params.get("sort", DEFAULT_SORT)
         sort_key = self.sort.lstrip("-")
+        if sort_key in _aliases:
+            sort_key = _aliases[sort_key]
+            self.sort = ("-" if self.sort.startswith("-") else "") + sort_key
         if sort_key not in available or not available[sort_key].sort:
             self.sort, sort_key = DEFAULT_SORT, DEFAULT_SORT.lstrip("-")
         self.sort_key = sort_key
@@ -208,9 +274,10 @@ class OrderGrid:
         return [self.all_columns[key] for key in self.visible_keys]
 
     def ordering(self) -> tuple[str, ...]:
-        field = self.all_columns[self.sort_key].sort
+        sort = self.all_columns[self.sort_key].sort
+        fields = sort if isinstance(sort, tuple) else (sort,)
         direction = "-" if self.sort_desc else ""
-        return (f"{direction}{field}", f"{direction}id")
+        return (*(f"{direction}{field}" for field in fields), f"{direction}id")
 
     def _apply_extra_filters(self, orders):
         for key, extra in self.extra_filters.items():

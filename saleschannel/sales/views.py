@@ -280,6 +280,7 @@ def _order_context(request, order: Order, *, tab: str = "information", comment_f
         "payment_information": channel.payment_information(
             order, list((payment.additional_information or {}).items()) if payment else []),
         "payment_links": channel.payment_links(order),
+        "channel_badges": channel.badges(order),
         "status_label": status_labels.get(order.status, order.status),
         "status_labels": status_labels,
         "items": _order_items(order),
@@ -474,6 +475,8 @@ def shipment_new(request, order_id: int):
             _apply_error(form, error)
         else:
             messages.success(request, _("The shipment %(number)s has been created.") % {"number": shipment.number})
+            for warning in channels.channel_for(order).shipment_warnings(order, track_rows):
+                messages.warning(request, warning)
             return redirect("sales:order_view", order.pk)
     invalid = bool(data) and (bool(form.errors) or not tracks.is_valid())
     return _document_page(request, order, form, "sales/shipment_new.html", tracks=tracks, invalid=invalid)

@@ -21,9 +21,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import boto3
-from botocore.config import Config
-
 ARN = re.compile(r"^arn:aws:sqs:(?P<region>[^:\s]+):(?P<account>[^:\s]+):(?P<name>[^:\s]+)$")
 # moto (like any SQS endpoint) wants credentials; they are not secrets: the endpoint is local.
 LOCAL_ACCESS_KEY = "sandbox"  # noqa: S105
@@ -60,6 +57,11 @@ class SqsSender:
         with self._lock:
             client = self._clients.get(region)
             if client is None:
+                # Imported on first use: boto3 costs about 20 MB and half a second to import, and only a sandbox that
+                # delivers notifications needs it.
+                import boto3
+                from botocore.config import Config
+
                 client = boto3.client("sqs", region_name=region, endpoint_url=self.endpoint,
                                       aws_access_key_id=LOCAL_ACCESS_KEY, aws_secret_access_key=LOCAL_SECRET_KEY,
                                       config=Config(connect_timeout=self.timeout, read_timeout=self.timeout,

@@ -194,7 +194,7 @@ def test_order_settings_grey_out_and_warn(admin, amazon_store):
     assert not amazon_store.import_enabled
     assert amazon_store.customer_creation == "guest" and amazon_store.sync_frequency_minutes == 5  # greyed out
     page = admin.get(f"/amazon/stores/{amazon_store.pk}/settings/").content.decode()
-    assert page.count('disabled="disabled"') == 9
+    assert page.count('disabled="disabled"') == 10  # with the ship-by alert threshold
 
     base = {"import_enabled": "1", "customer_creation": "account", "order_number_source": "amazon",
             "reserve_pending": "0", "order_status_mode": "default", "invoice_on_import": "0", "import_fba": "0",
@@ -284,7 +284,8 @@ def test_filters_chips_clear_all_sort_and_pages(viewer, amazon_store):
     assert viewer.get("/amazon/orders/", {"total_min": "abc"}).status_code == 400
 
 
-AMAZON_ORDER_LIST_QUERIES = 11  # pinned: /amazon/orders/ with 5 or 50 rows (SQLite and PostgreSQL alike)
+# pinned: /amazon/orders/ with 5 or 50 rows (SQLite and PostgreSQL alike); the ship-by notice costs one
+AMAZON_ORDER_LIST_QUERIES = 12
 
 
 def test_pagination_and_constant_queries(viewer, amazon_store):
@@ -316,8 +317,8 @@ def test_buyer_cancel_filter_badge_and_dashboard_alert(viewer, amazon_store):
     assert flagged.amazon_order_id in page and other.amazon_order_id not in page
     assert 'data-testid="buyer-cancel-badge"' in page
     dashboard = viewer.get("/").content.decode()
-    assert "have a buyer cancellation request" in dashboard and flagged.amazon_order_id in dashboard
-    assert "have a buyer cancellation request" not in viewer.get("/amazon/").content.decode()
+    assert "1 Amazon order has a buyer cancellation request" in dashboard and flagged.amazon_order_id in dashboard
+    assert "buyer cancellation request" not in viewer.get("/amazon/").content.decode()
 
 
 # --- Amazon Order Details ------------------------------------------------------------------------------------
@@ -420,7 +421,7 @@ def test_read_only_toggle_is_for_administrators(admin, operator):
     assert admin.post("/amazon/read-only/", {"read_only": "1"}).status_code == 302
     assert ChannelSettings.load().read_only
     assert "Read-only mode is on." in admin.get("/amazon/").content.decode()
-    assert "Amazon read-only mode is on: 0 change(s) wait" in admin.get("/").content.decode()
+    assert "Amazon read-only mode is on: 0 changes wait" in admin.get("/").content.decode()
     admin.post("/amazon/read-only/", {"read_only": "0"})
     assert not ChannelSettings.load().read_only
 
@@ -448,9 +449,16 @@ def test_commerce_order_view_links_to_amazon(viewer, amazon_store):
 
 def test_order_grid_has_the_amazon_order_number_and_buyer_cancel_badge(viewer, amazon_store):
     order = make_amazon_order(amazon_store, cancel_requested=True)
-    page = viewer.get("/sales/orders/").content.decode()
-    assert "Amazon Order Number" in page and order.amazon_order_id in page
-    assert 'data-testid="buyer-cancel-badge"' in page
+    response = viewer.get("/sales/orders/")
+    page = response.content.decode()
+    cells = {order_.pk: dict(zip([c["key"] for c in response.context["grid"].header()], cells, strict=True))
+             for order_, cells in response.context["rows"]}
+    channel = cells[order.commerce_order_id]["channel"][0]  # one column: the channel and the Amazon order number
+    assert "Amazon" in channel and f"/amazon/orders/{order.pk}/" in channel and order.amazon_order_id in channel
+    assert 'data-testid="buyer-cancel-badge"' in channel and 'data-testid="buyer-cancel-badge"' in page
+    # A saved view that names the former "Amazon Order Number" column shows the Channel column.
+    assert [c["key"] for c in viewer.get("/sales/orders/?cols=number,amazon_order_number&sort=amazon_order_number")
+            .context["grid"].header()] == ["number", "channel"]
 
 
 def test_credit_memo_on_unshipped_amazon_order_points_to_cancel(operator, amazon_store):

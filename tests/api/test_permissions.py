@@ -35,11 +35,18 @@ ENDPOINTS = {
     ("GET", "/api/v1/creditmemos/{creditmemo_id}/pdf"): (sales_views.creditmemo_pdf, None),
     ("GET", "/api/v1/amazon/orders"): (amazon_views.order_list, None),
     ("GET", "/api/v1/amazon/orders/{amazon_order_id}"): (amazon_views.order_detail, None),
+    ("POST", "/api/v1/amazon/orders/{amazon_order_id}/cancel"): (amazon_views.order_cancel,
+                                                                  {"reason": "NoInventory"}),
+    ("POST", "/api/v1/amazon/orders/{amazon_order_id}/address"): (amazon_views.order_address_save,
+                                                                   {"city": "Tacoma"}),
     ("GET", "/api/v1/amazon/outbox"): ("amazon.view_outboxmessage", None),
+    ("POST", "/api/v1/amazon/outbox/{message_id}/retry"): (amazon_views.outbox_retry, {}),
     ("GET", "/api/v1/stores"): ("catalog.view_store", None),
     ("GET", "/api/v1/stores/{store_id}"): ("catalog.view_store", None),
     ("GET", "/api/v1/products"): (catalog_views.product_list, None),
+    ("POST", "/api/v1/products"): (catalog_views.product_create, {"sku": "HAT-NEW", "name": "Hat", "price": "5"}),
     ("GET", "/api/v1/products/{sku}"): (catalog_views.product_view, None),
+    ("PATCH", "/api/v1/products/{sku}"): (catalog_views.product_edit, {"name": "Blue mug"}),
     ("PATCH", "/api/v1/products/stock"): (catalog_views.product_stock,
                                           {"lines": [{"sku": "CAP-GREEN", "quantity": 4}]}),
 }
@@ -74,7 +81,7 @@ def _expected(role: str, method: str) -> set[int]:
 @pytest.fixture
 def documents(order):
     """An order with one invoice, one shipment and one credit memo (URLs name them)."""
-    from saleschannel.amazon.models import AmazonStore
+    from saleschannel.amazon.models import AmazonStore, OutboxKind, OutboxMessage, OutboxState
     from saleschannel.sales import services
 
     mug = order.items.get(sku="MUG-BLUE")
@@ -83,9 +90,11 @@ def documents(order):
     memo = services.creditmemo_create(order=order, quantities={mug.pk: 1}, shipping_refund=0, actor="tests")
     amazon_store = AmazonStore.objects.create(name="Seller", seller_id="A1", store=order.store)
     amazon = make_amazon_order(amazon_store)
+    message = OutboxMessage.objects.create(amazon_order=amazon, kind=OutboxKind.SHIPMENT, state=OutboxState.DEAD,
+                                           idempotency_key="api-matrix-1")
     return {"{order_id}": order.pk, "{invoice_id}": invoice.pk, "{shipment_id}": shipment.pk,
             "{creditmemo_id}": memo.pk, "{amazon_order_id}": amazon.amazon_order_id, "{store_id}": order.store_id,
-            "{sku}": "MUG-BLUE"}
+            "{sku}": "MUG-BLUE", "{message_id}": message.pk}
 
 
 def _url(path: str, ids: dict) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from saleschannel.api.models import ApiToken
 from saleschannel.api.tokens import token_create
+from saleschannel.core.i18n import short_datetime
 from saleschannel.core.roles import ADMINISTRATOR, OPERATOR, VIEWER
 from tests.api.conftest import ApiClient
 from tests.factories import client_for, make_role_user
@@ -35,6 +36,7 @@ def test_a_created_token_is_shown_once_and_works(db):
 
     listing = client.get(TOKENS).content.decode()
     assert token.prefix in listing and "Warehouse" in listing
+    assert short_datetime(token.expires_at) in listing  # the expiry is shown
     assert secret not in listing  # never shown again
     assert ApiClient(secret).get("/api/v1/stores").status_code == 200
 

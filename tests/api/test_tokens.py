@@ -45,7 +45,9 @@ def test_missing_or_unknown_token_is_401_problem(db, header):
 def test_expired_revoked_and_inactive_tokens_are_refused(operator, viewer):
     expired = token_create(user=operator, name="old", expires_days=1)
     ApiToken.objects.filter(pk=expired.token.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
-    assert ApiClient(expired.secret).get(ORDERS).status_code == 401
+    refused = ApiClient(expired.secret).get(ORDERS)
+    assert refused.status_code == 401 and refused["Content-Type"].startswith("application/problem+json")
+    assert refused.json()["code"] == "unauthorized"
 
     revoked = token_create(user=operator, name="revoked")
     assert ApiClient(revoked.secret).get(ORDERS).status_code == 200
@@ -71,6 +73,20 @@ def test_bad_names_and_expiries_are_refused(operator, name, days):
     with pytest.raises(ApiTokenError):
         token_create(user=operator, name=name, expires_days=days)
     assert not ApiToken.objects.exists()
+
+
+def test_cli_expires_in_days(operator, capsys):
+    call_command("api", "token", "create", "--user", operator.username, "--name", "ERP", "--expires-in-days", "90")
+    secret = capsys.readouterr().out.strip().splitlines()[-1]
+    token = ApiToken.objects.get()
+    assert timedelta(days=89) < token.expires_at - timezone.now() <= timedelta(days=90)
+    assert ApiClient(secret).get(ORDERS).status_code == 200
+    call_command("api", "token", "list")
+    assert timezone.localtime(token.expires_at).strftime("%Y-%m-%d") in capsys.readouterr().out
+    ApiToken.objects.filter(pk=token.pk).update(expires_at=timezone.now() - timedelta(minutes=1))
+    assert ApiClient(secret).get(ORDERS).status_code == 401
+    call_command("api", "token", "list")
+    assert "expired" in capsys.readouterr().out
 
 
 def test_cli_create_list_revoke(operator, capsys):
@@ -130,7 +146,9 @@ def test_administrators_revoke_tokens_in_the_django_admin(administrator, operato
     assert listing.status_code == 200 and new.token.prefix in listing.content.decode()
     assert new.secret not in listing.content.decode()
     assert browser.get("/django-admin/api/apitoken/add/").status_code == 403
-    browser.post("/django-admin/api/apitoken/", {"action": "revoke", "_selected_action": [new.token.pk]})
+    revoked = browser.post("/django-admin/api/apitoken/", {"action": "revoke", "_selected_action": [new.token.pk]},
+                           follow=True)
+    assert "1 token revoked." in revoked.content.decode()
     new.token.refresh_from_db()
     assert new.token.revoked_at is not None
     assert ApiClient(new.secret).get(ORDERS).status_code == 401

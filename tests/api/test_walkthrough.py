@@ -1,9 +1,13 @@
-"""The docs/api.md walk-through, run as written: a warehouse system (WMS) pulls the orders left to ship and posts
-each shipment with its tracking number, with Python httpx (here over WSGI, into the test database)."""
+"""The docs/api.md walk-throughs, run as written: a warehouse system (WMS) pulls the orders left to ship and posts
+each shipment with its tracking number, with Python httpx (here over WSGI, into the test database); an ERP subscribed
+to invoice.created books each invoice once (a real receiver on loopback)."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import inspect
+import json
 import time
 import uuid
 from contextlib import contextmanager
@@ -16,12 +20,15 @@ from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
 
 from saleschannel.amazon.models import OutboxKind, OutboxMessage
+from saleschannel.api.models import WebhookDelivery
 from saleschannel.api.tokens import token_create
+from saleschannel.api.webhooks import webhook_delivery_redeliver, webhook_endpoint_create
 from saleschannel.core.roles import OPERATOR
 from saleschannel.sales.models import Order, OrderState, Shipment
 from saleschannel.sales.services import invoice_create, order_cancel, shipment_create
 from tests import factories
 from tests.api.conftest import make_amazon_order
+from tests.api.test_webhooks import Receiver
 
 # --- What docs/api.md shows (keep the two in step) ------------------------------------------------------------
 
@@ -64,6 +71,30 @@ def ship(api, order, carrier, tracking_number):
             raise RuntimeError(f"{order['number']}: {problem['detail']} ({problem['code']}, {problem['field']})")
         return response.json()
     raise RuntimeError(f"{order['number']}: gave up")
+
+
+SECRET = "whsec_..."  # the ERP's endpoint's secret (set by the test below)
+
+
+def verify(headers, body: bytes, tolerance: int = 300) -> bool:
+    timestamp = headers.get("X-SalesChannel-Timestamp", "")
+    if not timestamp.isdigit() or abs(time.time() - int(timestamp)) > tolerance:
+        return False
+    expected = "sha256=" + hmac.new(SECRET.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
+    return hmac.compare_digest(expected, headers.get("X-SalesChannel-Signature", ""))
+
+
+def on_webhook(headers, body: bytes, booked: set, book) -> int:
+    """The ERP's answer to one POST: 401 for a bad signature, else 204 (booked now, or already)."""
+    if not verify(headers, body):
+        return 401
+    event = json.loads(body)
+    if event["kind"] == "invoice.created" and event["id"] not in booked:
+        invoice, order = event["data"]["invoice"], event["data"]["order"]
+        book(invoice_number=invoice["number"], amount=invoice["grand_total"], currency=order["currency"],
+             order_number=order["number"])
+        booked.add(event["id"])  # a redelivery (same id) is not booked twice
+    return 204
 
 
 @contextmanager
@@ -130,7 +161,31 @@ def test_wms_sees_refusals_as_problems(api, order):
         ship(api, {**detail, "items": [{**i, "qty_to_ship": 1} for i in detail["items"]]}, "ups", "1Z1")
 
 
+def test_erp_books_each_invoice_once(store, products, settings, django_capture_on_commit_callbacks):
+    """The ERP walk-through: subscribed to invoice.created, it books each invoice once, redeliveries included."""
+    global SECRET
+    settings.API_WEBHOOK_ALLOW_LOOPBACK = True
+    with Receiver() as receiver:
+        new = webhook_endpoint_create(url=receiver.url, events=["invoice.created"])
+        SECRET = new.secret
+        order = factories.make_order(store=store, items=[factories.line(products[0], 2)])
+        with django_capture_on_commit_callbacks(execute=True):
+            invoice = invoice_create(order=order, actor="tests")
+            shipment_create(order=order, actor="tests")  # not subscribed: not sent
+        with django_capture_on_commit_callbacks(execute=True):
+            webhook_delivery_redeliver(delivery=WebhookDelivery.objects.get(), actor="admin")
+    assert [r.headers["x-saleschannel-event"] for r in receiver.received] == ["invoice.created"] * 2
+    ledger, booked = [], set()
+    answers = [on_webhook(httpx.Headers(r.headers), r.body, booked, lambda **entry: ledger.append(entry))
+               for r in receiver.received]
+    assert answers == [204, 204]
+    assert ledger == [{"invoice_number": invoice.number, "amount": str(invoice.grand_total), "currency": "USD",
+                       "order_number": order.number}]
+    assert on_webhook(httpx.Headers(receiver.received[0].headers), receiver.received[0].body + b" ", booked,
+                      ledger.append) == 401
+
+
 def test_the_docs_show_this_code():
     docs = (Path(__file__).resolve().parents[2] / "docs" / "api.md").read_text()
-    for function in (orders_to_ship, ship):
+    for function in (orders_to_ship, ship, verify, on_webhook):
         assert inspect.getsource(function) in docs, function.__name__

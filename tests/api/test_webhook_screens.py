@@ -7,6 +7,7 @@ import pytest
 
 from saleschannel.api.models import WebhookDelivery, WebhookEndpoint
 from saleschannel.api.webhooks import webhook_endpoint_create
+from saleschannel.core import events
 from saleschannel.core.roles import ADMINISTRATOR, OPERATOR, VIEWER
 from tests import factories
 from tests.api.test_webhooks import Receiver
@@ -27,13 +28,13 @@ def admin_client(db):
 
 @pytest.fixture
 def endpoint(db):
-    return webhook_endpoint_create(url="https://wms.example.com/hooks", events=["order.shipped"]).endpoint
+    return webhook_endpoint_create(url="https://wms.example.com/hooks", events=["shipment.created"]).endpoint
 
 
 @pytest.mark.parametrize("role", [OPERATOR, VIEWER])
 def test_only_administrators_see_and_use_the_screens(db, endpoint, role):
     client = client_for(make_role_user(role))
-    delivery = WebhookDelivery.objects.create(endpoint=endpoint, event_id="0" * 32, kind="order.shipped",
+    delivery = WebhookDelivery.objects.create(endpoint=endpoint, event_id="0" * 32, kind="shipment.created",
                                               payload={}, occurred_at=endpoint.created_at)
     for url in (LIST, f"{LIST}new/", f"{LIST}{endpoint.pk}/", f"{LIST}{endpoint.pk}/deliveries/",
                 f"{LIST}{endpoint.pk}/delete/"):
@@ -64,14 +65,14 @@ def test_empty_states_say_what_will_appear(admin_client, db):
 
 def test_creation_shows_the_secret_once(admin_client, db):
     response = admin_client.post(f"{LIST}new/", {"url": "https://erp.example.com/in", "description": "ERP",
-                                                  "events": ["order.invoiced", "order.refunded"], "active": "on"})
+                                                  "events": ["invoice.created", "creditmemo.created"], "active": "on"})
     assert response.status_code == 200
     assert response["Cache-Control"] == "no-store"
     page = response.content.decode()
     endpoint = WebhookEndpoint.objects.get()
     secret = page.split('id="webhook-secret">')[1].split("<")[0]
     assert secret.startswith("whsec_")
-    assert endpoint.events == ["order.invoiced", "order.refunded"]
+    assert endpoint.events == ["invoice.created", "creditmemo.created"]
     assert endpoint.created_by.get_username() == "admin-hooks"
     for url in (LIST, f"{LIST}{endpoint.pk}/", f"{LIST}{endpoint.pk}/deliveries/"):
         assert secret not in admin_client.get(url).content.decode()
@@ -144,3 +145,12 @@ def test_the_screens_speak_french(admin_client, endpoint):
     assert "Jetons d&#x27;API" in pages[LIST] or "Jetons d'API" in pages[LIST]  # the user menu link
     for page in pages.values():
         assert "Delivery log" not in page and "No webhook endpoints yet" not in page and "Create Token" not in page
+
+
+def test_the_form_offers_every_kind_with_when_it_is_sent(admin_client, db):
+    page = admin_client.get(f"{LIST}new/").content.decode()
+    for kind in events.KINDS:
+        assert f'value="{kind}"' in page, kind
+    assert "invoice.created — an invoice is created" in page
+    assert "outbox.dead — a message to Amazon failed for good (dead-lettered)" in page
+    assert events.PRODUCTS_AVAILABLE not in page  # internal, never offered

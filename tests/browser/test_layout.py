@@ -72,7 +72,12 @@ def wide_page(browser, live_server, busy_shop):
 
 def _no_horizontal_scroll(page):
     scroll_width = page.evaluate("document.scrollingElement.scrollWidth")
-    assert scroll_width <= WIDTH, f"{page.url} is {scroll_width}px wide"
+    widest = page.evaluate("""(width) => [...document.querySelectorAll('body *')]
+        .filter(e => e.getBoundingClientRect().right > width)
+        .slice(0, 5).map(e => e.tagName + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right))
+        .concat([...document.querySelectorAll('table.grid th')].map(e => e.textContent.trim().slice(0, 20) + ':'
+                + Math.round(e.getBoundingClientRect().width)))""", WIDTH)
+    assert scroll_width <= WIDTH, f"{page.url} is {scroll_width}px wide; past the edge: {widest}"
 
 
 def _one_row(page, selector: str, count: int):

@@ -126,6 +126,34 @@ def test_column_chooser_and_page_size(client, orders):
     assert response.context["grid"].per_page == grid.DEFAULT_PAGE_SIZE
 
 
+def test_default_columns(client, orders):
+    """Number, purchase date, bill-to name, status, channel (with the channel's own number), grand total, action.
+    The external order number is offered in the column chooser, off by default."""
+    response = client.get("/sales/orders/")
+    grid_ = response.context["grid"]
+    assert [column["key"] for column in grid_.header()] == [
+        "number", "created_at", "bill_to_name", "status", "channel", "grand_total"]
+    choices = {choice["key"]: choice["checked"] for choice in grid_.column_choices()}
+    assert choices["external_order_number"] is False and choices["store"] is False
+    page = response.content.decode()
+    assert "External Order Number" in page  # in the column chooser
+    assert page.count("111-2222222-3333333") == 1  # once, in the Channel column
+    channel = {order.number: cells[4][0] for order, cells in response.context["rows"]}
+    assert "Back office" in channel[orders["alice"].number]
+    assert channel[orders["bruno"].number].startswith('<span class="muted channel-name">Amazon</span>')
+    assert "Action" in page and ">View</a>" in page
+    # Sorting by channel groups the origins; the CSV writes the channel and its number in one cell.
+    assert _numbers(client, "?sort=channel")[0] == orders["bruno"].number  # "amazon" before "backoffice"
+    assert _numbers(client, "?sort=-channel")[-1] == orders["bruno"].number
+    exported = b"".join(client.get("/sales/orders/export.csv?sort=number").streaming_content).decode()
+    rows = list(csv.reader(io.StringIO(exported)))
+    assert rows[0] == ["Order Number", "Purchase Date", "Bill-to Name", "Status", "Channel", "Grand Total"]
+    assert ["Amazon 111-2222222-3333333"] == [row[4] for row in rows[1:] if row[0] == orders["bruno"].number]
+    # The external number stays available.
+    response = client.get("/sales/orders/?cols=number,external_order_number")
+    assert [column["key"] for column in response.context["grid"].header()] == ["number", "external_order_number"]
+
+
 def test_pagination(client, store):
     product = factories.make_product(qty=100)
     for _ in range(23):

@@ -86,7 +86,9 @@ class AmazonOrderData:
     is_replacement: bool = False
     items_shipped: int = 0
     items_unshipped: int = 0
+    earliest_ship_date: datetime | None = None
     latest_ship_date: datetime | None = None
+    earliest_delivery_date: datetime | None = None
     latest_delivery_date: datetime | None = None
     address: AmazonAddressData | None = None
     payment_method: str = ""
@@ -354,8 +356,12 @@ def _order_2026(data: dict) -> AmazonOrderData:
                            for a in associated),
         items_shipped=sum(i.qty_shipped for i in items),
         items_unshipped=sum(max(i.qty_ordered - i.qty_shipped, 0) for i in items),
+        earliest_ship_date=_timestamp(_object(fulfillment.get("shipByWindow"), "fulfillment.shipByWindow")
+                                      .get("earliestDateTime"), "fulfillment.shipByWindow.earliestDateTime"),
         latest_ship_date=_timestamp(_object(fulfillment.get("shipByWindow"), "fulfillment.shipByWindow")
                                     .get("latestDateTime"), "fulfillment.shipByWindow.latestDateTime"),
+        earliest_delivery_date=_timestamp(_object(fulfillment.get("deliverByWindow"), "fulfillment.deliverByWindow")
+                                          .get("earliestDateTime"), "fulfillment.deliverByWindow.earliestDateTime"),
         latest_delivery_date=_timestamp(_object(fulfillment.get("deliverByWindow"), "fulfillment.deliverByWindow")
                                         .get("latestDateTime"), "fulfillment.deliverByWindow.latestDateTime"),
         address=_address_2026(address) if address else None,
@@ -493,7 +499,9 @@ def _order_v0(order: dict, items: list[dict], address: dict | None, buyer: dict 
         is_replacement=_truthy(order.get("IsReplacementOrder")),
         items_shipped=_count(order.get("NumberOfItemsShipped"), "NumberOfItemsShipped"),
         items_unshipped=_count(order.get("NumberOfItemsUnshipped"), "NumberOfItemsUnshipped"),
+        earliest_ship_date=_timestamp(order.get("EarliestShipDate"), "EarliestShipDate"),
         latest_ship_date=_timestamp(order.get("LatestShipDate"), "LatestShipDate"),
+        earliest_delivery_date=_timestamp(order.get("EarliestDeliveryDate"), "EarliestDeliveryDate"),
         latest_delivery_date=_timestamp(order.get("LatestDeliveryDate"), "LatestDeliveryDate"),
         address=AmazonAddressData(
             name=address.get("Name") or "",

@@ -4,6 +4,11 @@ it, the background worker, and the back office.
 Processes: this one serves the back office; it starts the sandbox (a steady stream of orders, a short pending
 delay) and the Huey worker (the sync schedule and the outbound queue) as child processes, and stops both when it
 stops — Ctrl-C, SIGTERM or an error — so nothing is left running.
+
+Real-time notifications are on by default: a local SQS (moto in server mode, loopback) is started beside the
+sandbox, which sends its ORDER_CHANGE notifications there; the demo store is configured for "sandbox" notifications
+and subscribed (``enable_sandbox_notifications``), and the worker's consumer imports each order seconds after it
+becomes Unshipped. When moto cannot start, the demo says so and the store is imported by polling alone.
 """
 
 from __future__ import annotations
@@ -17,16 +22,20 @@ from contextlib import ExitStack, contextmanager
 from decimal import Decimal
 from pathlib import Path
 
+import boto3
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
+from saleschannel.amazon import notifications
 from saleschannel.amazon.models import AmazonStore
+from saleschannel.amazon.notification_health import HEALTHY_SWEEP_MINUTES
 from saleschannel.amazon.services import amazon_store_create, amazon_store_update
 from saleschannel.amazon.tasks import amazon_sync_store
 from saleschannel.catalog.models import Product, Store
 from saleschannel.config import persistent_secret, private_file
 from saleschannel.sandbox.catalog import DEFAULT_SKUS
+from saleschannel.sandbox.sqs import run_moto
 from saleschannel.sandbox.testing import run_sandbox
 
 try:
@@ -36,6 +45,7 @@ except ImportError:  # the demo orders are optional; the sandbox catalog (ensure
 
 DEMO_AMAZON_STORE = "Amazon sandbox (demo)"
 US_MARKETPLACE = "ATVPDKIKX0DER"
+DEMO_QUEUE = "saleschannel-demo-orders"
 
 
 class Command(BaseCommand):
@@ -48,13 +58,16 @@ class Command(BaseCommand):
         parser.add_argument("--no-serve", action="store_true", help="Set everything up, then exit.")
         parser.add_argument("--no-amazon", action="store_true",
                             help="Do not start the SP-API sandbox and the worker.")
+        parser.add_argument("--no-notifications", action="store_true",
+                            help="Do not start the local SQS (moto): the demo store is imported by polling alone.")
         parser.add_argument("--orders-per-minute", type=float, default=10.0,
                             help="New sandbox orders per minute (default 10; 40%% of them on Amazon.com).")
         parser.add_argument("--time-scale", type=float, default=10.0,
                             help="Sandbox seconds per real second (default 10: Amazon's rate limits and "
                                  "2-minute rule pass ten times faster).")
 
-    def handle(self, *args, host, port, no_serve, no_amazon, orders_per_minute, time_scale, **options):
+    def handle(self, *args, host, port, no_serve, no_amazon, orders_per_minute, time_scale,
+               no_notifications=False, **options):
         call_command("migrate", interactive=False, verbosity=0)
         self.stdout.write("Database ready.")
         # The demo password is generated once and kept in the data folder, so it is the same on every start.
@@ -73,8 +86,10 @@ class Command(BaseCommand):
             return
         with ExitStack() as running, _terminate_on_sigterm():
             if not no_amazon:
-                sandbox = running.enter_context(self._sandbox(orders_per_minute, time_scale))
+                sqs_url = None if no_notifications else self._start_moto(running)
+                sandbox = running.enter_context(self._sandbox(orders_per_minute, time_scale, sqs_url))
                 amazon_store = connect_sandbox_store(sandbox, time_scale=time_scale)
+                self.stdout.write(enable_sandbox_notifications(amazon_store, sqs_url))
                 # A first batch, so the dashboard has orders within the first minute.
                 sandbox.create_orders(count=8, marketplace="US", fulfillment="MFN", status="Pending")
                 sandbox.create_orders(count=4, marketplace="US", fulfillment="MFN", status="Unshipped")
@@ -102,14 +117,31 @@ class Command(BaseCommand):
             self.stdout.write("Stopping the demo…")
         self.stdout.write("Demo stopped.")
 
+    def _start_moto(self, running: ExitStack) -> str | None:
+        """A local SQS for the sandbox's notifications, stopped with the demo: its endpoint, or None when moto
+        cannot start (the demo then goes on with polling)."""
+        log_path = Path(settings.DATA_DIR) / "moto.log"
+        self.stdout.write("Starting a local SQS (moto) for real-time notifications…")
+        try:
+            private_file(log_path)
+            return running.enter_context(run_moto(log_path=log_path))
+        except (OSError, RuntimeError) as exc:
+            reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            self.stdout.write(self.style.WARNING(
+                f"  The local SQS (moto) could not start ({reason}): real-time notifications are off, the demo "
+                "store is imported by polling (every minute). See the log: " + str(log_path)))
+            return None
+
     @contextmanager
-    def _sandbox(self, orders_per_minute: float, time_scale: float):
+    def _sandbox(self, orders_per_minute: float, time_scale: float, sqs_url: str | None = None):
         data = Path(settings.DATA_DIR) / "sandbox"
         self.stdout.write("Starting the SP-API sandbox…")
         stream = max(orders_per_minute, 0.0) / time_scale  # the sandbox counts in its own minutes
+        extra = ["--stream", f"{stream:g}", "--feed-seconds", "20"]
+        if sqs_url:
+            extra += ["--sqs-endpoint", sqs_url]
         with run_sandbox(data, rate_limits=True, time_scale=time_scale, seed=int(time.time()) % 1_000_000,
-                         pending_delay_seconds=60, extra_args=["--stream", f"{stream:g}", "--feed-seconds", "20"],
-                         ) as sandbox:
+                         pending_delay_seconds=60, extra_args=extra) as sandbox:
             yield sandbox
 
     @contextmanager
@@ -203,6 +235,33 @@ def connect_sandbox_store(sandbox, *, time_scale: float):
         return amazon_store_update(amazon_store=existing, **connection, **secrets)
     return amazon_store_create(name=DEMO_AMAZON_STORE, store=store, sync_frequency_minutes=1, **connection,
                                **secrets)
+
+
+def enable_sandbox_notifications(amazon_store, sqs_url: str | None) -> str:
+    """Turn the store's real-time notifications on against the local SQS at ``sqs_url`` (a queue made there, the
+    store set to "sandbox", destination and ORDER_CHANGE subscription set up), or off when there is none or the
+    setup fails: the polling sweep then imports alone, at the store's frequency. Returns a line for the console."""
+    if not sqs_url:
+        notifications.configure(amazon_store, mode="off")
+        return "  Real-time notifications: off (no local SQS); orders arrive by polling every minute."
+    try:
+        sqs = boto3.client("sqs", endpoint_url=sqs_url, region_name=notifications.DEFAULT_REGION,
+                           aws_access_key_id=notifications.LOCAL_KEY, aws_secret_access_key=notifications.LOCAL_KEY)
+        queue_url = sqs.create_queue(QueueName=DEMO_QUEUE)["QueueUrl"]
+        notifications.configure(amazon_store, mode="sandbox", queue_url=queue_url)
+        report = notifications.setup(amazon_store)
+        if not report.ok:  # e.g. a subscription left to an older destination: replace it
+            notifications.disable(amazon_store)
+            report = notifications.setup(amazon_store)
+    except Exception as exc:  # noqa: BLE001 - any failure: the demo goes on with polling
+        report = notifications.Report(ok=False, lines=[str(getattr(exc, "message", exc))])
+    if not report.ok:
+        notifications.configure(amazon_store, mode="off")
+        return ("  Real-time notifications could not be set up (" + " ".join(report.lines) + "): they are off, "
+                "orders arrive by polling every minute.")
+    return (f"  Real-time notifications: on (ORDER_CHANGE to the local SQS queue {queue_url}); the worker imports "
+            "each order seconds after it becomes Unshipped; while the consumer is healthy the polling sweep runs "
+            f"every {HEALTHY_SWEEP_MINUTES} min as the safety net.")
 
 
 class _Null:

@@ -43,25 +43,33 @@ def status_before(order: Order) -> tuple[str, str]:
     return order.state, order.status
 
 
-def _status_change(order: Order, before: tuple[str, str]) -> list[tuple[str, dict]]:
-    """``order.status_changed`` when the order's state or status is not what it was (``status_before``)."""
-    if (order.state, order.status) == before:
+def _updated(order: Order, before: tuple[str, str], changes: list[str], **extra) -> list[tuple[str, dict]]:
+    """``order.updated`` naming ``changes`` (what was done: hold, unhold, cancel, comment), then ``state`` and
+    ``status`` when they are not what they were (``status_before``); nothing when nothing changed."""
+    changes = list(changes)
+    if order.state != before[0]:
+        changes.append("state")
+    if order.status != before[1]:
+        changes.append("status")
+    if not changes:
         return []
-    payload = order_payload(order)
-    payload["previous"] = {"state": before[0], "status": before[1]}
-    return [(events.ORDER_STATUS_CHANGED, payload)]
+    payload = {**order_payload(order), "changes": changes,
+               "previous": {"state": before[0], "status": before[1]}, **extra}
+    return [(events.ORDER_UPDATED, payload)]
 
 
 def _publish(order: Order, before: tuple[str, str], kind: str | None = None, **extra) -> None:
-    """The event ``kind`` (with ``extra`` keys next to ``order``), then any status change: one publication."""
+    """The event ``kind`` (with ``extra`` keys next to ``order``), then ``order.updated`` when the document changed
+    the order's state or status: one publication."""
     changes = []
     if kind is not None:
         changes.append((kind, {**order_payload(order), **extra}))
-    events.publish_batch(changes + _status_change(order, before))
+    events.publish_batch(changes + _updated(order, before, []))
 
 
-def publish_status_change(order: Order, before: tuple[str, str]) -> None:
-    _publish(order, before)
+def publish_status_change(order: Order, before: tuple[str, str], change: str | None = None) -> None:
+    """``order.updated`` for ``change`` (``hold``, ``unhold``, ``comment``) and any state or status change."""
+    events.publish_batch(_updated(order, before, [change] if change else []))
 
 
 def _invoice(invoice: Invoice) -> dict:
@@ -69,32 +77,31 @@ def _invoice(invoice: Invoice) -> dict:
 
 
 def publish_created(orders: list[Order]) -> None:
-    """``order.created`` for each order, and ``order.invoiced`` for those invoiced on creation: one publication."""
+    """``order.created`` for each order, and ``invoice.created`` for those invoiced on creation: one publication."""
     changes = []
     for order in orders:
         changes.append((events.ORDER_CREATED, order_payload(order)))
         invoice = getattr(order, "created_invoice", None)
         if invoice is not None:
-            changes.append((events.ORDER_INVOICED, {**order_payload(order), "invoice": _invoice(invoice)}))
+            changes.append((events.INVOICE_CREATED, {**order_payload(order), "invoice": _invoice(invoice)}))
     events.publish_batch(changes)
 
 
 def publish_invoiced(order: Order, invoice: Invoice, before: tuple[str, str]) -> None:
-    _publish(order, before, events.ORDER_INVOICED,
-             invoice=_invoice(invoice))
+    _publish(order, before, events.INVOICE_CREATED, invoice=_invoice(invoice))
 
 
 def publish_shipped(order: Order, shipment: Shipment, tracks: list[ShipmentTrack], before: tuple[str, str]) -> None:
-    _publish(order, before, events.ORDER_SHIPPED, shipment={
+    _publish(order, before, events.SHIPMENT_CREATED, shipment={
         "id": shipment.pk, "number": shipment.number, "total_qty": shipment.total_qty,
         "tracks": [{"carrier_code": t.carrier_code, "title": t.title, "number": t.number} for t in tracks],
     })
 
 
 def publish_refunded(order: Order, memo: CreditMemo, before: tuple[str, str]) -> None:
-    _publish(order, before, events.ORDER_REFUNDED,
+    _publish(order, before, events.CREDITMEMO_CREATED,
              creditmemo={"id": memo.pk, "number": memo.number, "grand_total": _money(memo.grand_total)})
 
 
 def publish_canceled(order: Order, reason: str, before: tuple[str, str]) -> None:
-    _publish(order, before, events.ORDER_CANCELED, reason=reason or "")
+    events.publish_batch(_updated(order, before, ["cancel"], reason=reason or ""))

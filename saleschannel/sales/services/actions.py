@@ -107,7 +107,7 @@ def order_hold(*, order: Order, actor) -> None:
         _set_state(locked, OrderState.HOLDED)
         _save(locked, "state", "status", "hold_before_state", "hold_before_status")
         history.saved(history.hold_placed(locked, actor))
-        _events.publish_status_change(locked, before)
+        _events.publish_status_change(locked, before, "hold")
         _refresh_caller(order, locked)
 
 
@@ -122,7 +122,7 @@ def order_unhold(*, order: Order, actor) -> None:
         locked.hold_before_state = locked.hold_before_status = ""
         _save(locked, "state", "status", "hold_before_state", "hold_before_status")
         history.saved(history.hold_released(locked, actor))
-        _events.publish_status_change(locked, before)
+        _events.publish_status_change(locked, before, "unhold")
         _refresh_caller(order, locked)
 
 
@@ -158,7 +158,7 @@ def order_comment_add(*, order: Order, comment: str, status: str | None = None, 
         if notify_customer and text:
             history.saved(history.comment_emailed(locked, actor))
             _email_later("comment", locked.pk, text)
-        _events.publish_status_change(locked, before)
+        _events.publish_status_change(locked, before, "comment")
         _refresh_caller(order, locked)
     return line
 

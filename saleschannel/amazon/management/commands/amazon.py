@@ -34,7 +34,7 @@ from datetime import UTC, datetime
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.dateparse import parse_date, parse_datetime
 
-from saleschannel.amazon import listings_cli, selectors, sending, services
+from saleschannel.amazon import health_cli, listings_cli, notifications_cli, selectors, sending, services
 from saleschannel.amazon.health import ALERT_AFTER_FAILURES, failing_text
 from saleschannel.amazon.models import (
     AmazonStore,
@@ -154,6 +154,8 @@ class Command(BaseCommand):
         send.add_argument("--no-progress", action="store_true", help="No progress bar (none when not a terminal).")
         self._verbosity_option(send)
         listings_cli.add_parsers(sub)
+        notifications_cli.add_parsers(sub)
+        health_cli.add_parsers(sub)
 
     @staticmethod
     def _verbosity_option(parser):
@@ -200,6 +202,10 @@ class Command(BaseCommand):
                 return getattr(self, f"store_{options['store_action']}")(**options)
             if action == "listings":
                 return listings_cli.run(self, actor=cli_actor(), **options)
+            if action == "notifications":
+                return notifications_cli.run(self, **options)
+            if action == "health":
+                return health_cli.run(self, **options)
             if action == "outbox":
                 return getattr(self, f"outbox_{options['outbox_action']}")(**options)
             return getattr(self, f"do_{action}")(**options)

@@ -1,10 +1,10 @@
 """``saleschannel api ...``: personal API tokens from the command line.
 
-    saleschannel api token create --user alice --name "Warehouse" [--expires-days 90]
+    saleschannel api token create --user alice --name "Warehouse" [--expires-in-days 90]
     saleschannel api token list [--user alice]
     saleschannel api token revoke 12 | sc_1a2b3c4d
     saleschannel api webhooks list
-    saleschannel api webhooks add https://wms.example.com/hooks --events order.created,order.shipped
+    saleschannel api webhooks add https://wms.example.com/hooks --events order.created,shipment.created
     saleschannel api webhooks disable 3
     saleschannel api webhooks deliveries [--endpoint 3] [--state dead]
     saleschannel api webhooks redeliver 42
@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from saleschannel.api import tokens, webhooks
 from saleschannel.api.models import WebhookDelivery, WebhookEndpoint
+from saleschannel.core import events
 from saleschannel.core.roles import role_of
 
 
@@ -37,7 +38,7 @@ class Command(BaseCommand):
         create = token_sub.add_parser("create", help="Create a token (printed once).")
         create.add_argument("--user", required=True, help="User name the token acts as.")
         create.add_argument("--name", required=True, help="What the token is for, e.g. Warehouse.")
-        create.add_argument("--expires-days", type=int, default=None,
+        create.add_argument("--expires-in-days", "--expires-days", dest="expires_days", type=int, default=None,
                             help="Days until the token expires (default: never).")
         listing = token_sub.add_parser("list", help="List tokens (never their secret).")
         listing.add_argument("--user", default=None, help="Only this user's tokens.")
@@ -52,7 +53,8 @@ class Command(BaseCommand):
         hooks_sub.add_parser("list", help="List webhook endpoints.")
         add = hooks_sub.add_parser("add", help="Add an endpoint (its signing secret is printed once).")
         add.add_argument("url", metavar="URL")
-        add.add_argument("--events", default="", help="Comma-separated event kinds (default: all).")
+        add.add_argument("--events", default="", help="Comma-separated event kinds (default: all): "
+                         + ", ".join(events.KINDS) + ".")
         add.add_argument("--description", default="")
         disable = hooks_sub.add_parser("disable", help="Stop sending to an endpoint.")
         disable.add_argument("endpoint", metavar="ID")
