@@ -26,7 +26,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
-from saleschannel.amazon import carriers, deadlines, outbox, rules
+from saleschannel.amazon import carriers, deadlines, metrics, outbox, rules
 from saleschannel.amazon import notices as amazon_notices
 from saleschannel.amazon.deadline_alerts import ship_by_notices
 from saleschannel.amazon.delivery import state_summary
@@ -113,11 +113,13 @@ def cancel_consequences(amazon: AmazonOrder, commerce: Order | None) -> list[str
 
 
 def cancel_dialog_context(amazon: AmazonOrder, commerce: Order | None, *, form=None, next_url: str = "") -> dict:
-    """What the cancel dialog (``amazon/cancel_dialog.html``) shows, on Amazon Order Details and the order view."""
+    """What the cancel dialog (``amazon/cancel_dialog.html``) shows, on Amazon Order Details and the order view:
+    when the buyer did not ask to cancel, the Pre-fulfillment Cancel Rate now and after this cancel (three queries)."""
     return {
         "amazon_order": amazon,
         "form": form or CancelOrderForm(initial={"reason": rules.suggested_cancel_reason(amazon)}),
         "buyer_asked": amazon.buyer_cancel_requested,
+        "pfcr": None if amazon.buyer_cancel_requested else metrics.cancel_projection(amazon),
         "action": reverse("amazon:order_cancel", args=[amazon.pk]), "next": next_url,
         "consequences": cancel_consequences(amazon, commerce),
     }

@@ -50,6 +50,25 @@ class Message:
         return {"code": self.code, "params": self.params}
 
 
+class CodedText(str):
+    """A message's text in the writer's language that remembers its code and parameters: what a plain-text reason
+    (``import_error``) is compared and stored as, and, as a parameter of ``msg``, rendered in the reader's language."""
+
+    code: str
+    params: dict
+
+    def as_param(self) -> dict:
+        return {"code": self.code, "params": self.params}
+
+
+def coded(code: str, **params) -> CodedText:
+    """``msg(code, **params)`` as a ``str`` (its text in the active language) that keeps its code and parameters."""
+    message = msg(code, **params)
+    text = CodedText(str(message))
+    text.code, text.params = message.code, message.params
+    return text
+
+
 def msg(code: str, **params) -> Message:
     """A message of the registry; ``params`` are stored as JSON (a nested ``Message`` as its code and params)."""
     if code not in MESSAGES:
@@ -58,7 +77,7 @@ def msg(code: str, **params) -> Message:
 
 
 def _json(value):
-    if isinstance(value, Message):
+    if isinstance(value, (Message, CodedText)):
         return value.as_param()
     if isinstance(value, Promise):
         return str(value)
@@ -124,6 +143,9 @@ MESSAGES: dict[str, Entry] = {
     "imported_invoiced": Entry(_("Imported as Commerce order #%(number)s. Invoice created (payment captured by "
                                  "Amazon).")),
     "import_error": Entry(_("Cannot create sales order: %(reason)s")),
+    # A reason of import_error; the note says how to fix it (the order page links each way).
+    "unknown_sku": Entry(_('Product "%(sku)s" in order is not salable: it does not exist in the catalog. Create the '
+                           "product, map the SKU (SKU mappings) or import your listings.")),
     "import_failed": Entry(_("Importing this order failed unexpectedly (%(type)s); it is tried again at the next "
                              "sync.")),
     "shipped_on_amazon": Entry(_("Shipped on Amazon: the remaining items were shipped in Commerce.")),

@@ -132,7 +132,8 @@ def listings_apply(request, store_id: int):
                                 "these products are being imported.") % {
         "created": summary.created, "mapped": summary.mapped, "linked": summary.linked,
         "ignored": summary.ignored})
-    return redirect("amazon:store_dashboard", amazon_store.pk)
+    # Onboarding: the dashboard then offers the next step, "Import orders now".
+    return redirect(reverse("amazon:store_dashboard", args=[amazon_store.pk]) + "?step=orders")
 
 
 # --- SKU mappings ---------------------------------------------------------------------------------------------

@@ -24,8 +24,9 @@ reached ``AT_RISK_SHARE`` (75 %) of the allowed share: LSR ≥ 3 %, PFCR ≥ 1.8
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from decimal import Decimal
 
 from django.db.models import Min, Q, QuerySet
 from django.utils import timezone
@@ -54,6 +55,8 @@ TREND_DAYS = 30
 LESS_THAN, GREATER_THAN = "LESS_THAN", "GREATER_THAN"
 GOOD, AT_RISK, BAD, NONE = "good", "at_risk", "bad", "none"
 STATUS_LABELS = {GOOD: _("Good"), AT_RISK: _("At risk"), BAD: _("Bad"), NONE: _("No orders")}
+STATUS_COLOURS = {GOOD: "var(--ok)", AT_RISK: "var(--warn)", BAD: "var(--err)"}  # the dashboard's, the dialog's
+STATUS_NOTICES = {GOOD: "info", AT_RISK: "warning", BAD: "error"}  # the notice class of a status (the dialog)
 
 
 @dataclass(frozen=True)
@@ -162,11 +165,12 @@ def _valid_tracking(payload: dict) -> bool:
 class _Records:
     """What the projections need of one store and marketplace, read once (for the trend as well)."""
 
-    def __init__(self, store: AmazonStore, marketplace_id: str, horizon: datetime):
+    def __init__(self, store: AmazonStore | int, marketplace_id: str, horizon: datetime,
+                 kinds: tuple[str, ...] = (OutboxKind.SHIPMENT, OutboxKind.CANCEL)):
         mfn = AmazonOrder.objects.filter(store=store, marketplace_id=marketplace_id,
                                          fulfillment_channel=FulfillmentChannel.MFN)
         accepted = OutboxMessage.objects.filter(amazon_order__in=mfn, state=OutboxState.ACCEPTED,
-                                                kind__in=[OutboxKind.SHIPMENT, OutboxKind.CANCEL],
+                                                kind__in=list(kinds),
                                                 completed_at__gt=horizon)
         messages = list(accepted.values_list("amazon_order_id", "kind", "completed_at", "payload"))
         wanted = {m[0] for m in messages}
@@ -260,6 +264,57 @@ def store_metrics(store: AmazonStore, *, as_of: datetime | None = None,
     """The metrics of each marketplace of ``store``."""
     as_of = as_of or timezone.now()
     return [marketplace_metrics(store, m, as_of=as_of, trend_days=trend_days) for m in store.marketplace_ids or []]
+
+
+@dataclass(frozen=True)
+class CancelProjection:
+    """The Pre-fulfillment Cancel Rate of an order's store and marketplace now and if the seller canceled the order
+    now with any reason but BuyerCanceled (``cancel_projection``): for the cancel dialog."""
+
+    now: MetricValue
+    after: MetricValue
+    in_window: bool  # the order was placed in the metric's window (else canceling it changes nothing)
+    buyer_asked: bool  # a buyer cancel request on the order or an item: the cancel does not count, whatever the reason
+
+    @property
+    def counts(self) -> bool:
+        """The cancel adds the order to the numerator (it was neither counted yet nor asked by the buyer)."""
+        return self.after.numerator > self.now.numerator
+
+    @property
+    def colour(self) -> str:
+        return STATUS_COLOURS.get(self.after.status, "inherit")
+
+    @property
+    def notice(self) -> str:
+        return STATUS_NOTICES.get(self.after.status, "info")
+
+    @property
+    def limit_percent(self) -> Decimal:
+        """The target in percent (2.5; a Decimal, localised by the template)."""
+        return Decimal(f"{self.after.metric.target * 100:.4g}")
+
+
+def cancel_projection(order: AmazonOrder, *, as_of: datetime | None = None) -> CancelProjection | None:
+    """The PFCR (7 days) of ``order``'s store and marketplace now (``as_of``) and after the seller cancels ``order``
+    now, by the metric's own definition (``_value``): canceled, the order is no longer Pending; it joins the
+    numerator unless already counted or asked by the buyer; it is in the denominator when placed in the window (an
+    order placed before it changes neither). None for an FBA order (the metric counts MFN orders only).
+    Three queries; ``order.store`` is not read."""
+    if order.fulfillment_channel != FulfillmentChannel.MFN:
+        return None
+    as_of = as_of or timezone.now()
+    metric = METRICS_BY_KEY["pfcr_7"]
+    start = as_of - timedelta(days=metric.days)
+    records = _Records(order.store_id, order.marketplace_id, start, kinds=(OutboxKind.CANCEL,))
+    now = _value(records, metric, as_of)
+    # Not read when placed before the window without a cancellation in it: its items' requests do not matter then.
+    known = records.orders.get(order.pk) or _Order(order.pk, order.purchase_date, order.latest_ship_date,
+                                                   False, order.buyer_cancel_requested)
+    records.orders[order.pk] = replace(known, pending=False,
+                                       canceled=known.canceled or (None if known.buyer_asked else as_of))
+    after = _value(records, metric, as_of)
+    return CancelProjection(now, after, _inside(known.purchased, start, as_of), known.buyer_asked)
 
 
 def _scale(value: MetricValue) -> tuple[float, float]:

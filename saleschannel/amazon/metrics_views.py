@@ -11,11 +11,9 @@ from django.utils.translation import gettext as _
 
 from saleschannel.amazon.marketplaces import marketplace
 from saleschannel.amazon.metrics import (
-    AT_RISK,
     AT_RISK_SHARE,
-    BAD,
-    GOOD,
     METRICS_BY_KEY,
+    STATUS_COLOURS,
     marketplace_metrics,
     store_metrics,
     target_y,
@@ -28,7 +26,7 @@ from saleschannel.core.money import format_money
 
 VIEW_STORE = "amazon.view_amazonstore"
 VIEW_ORDER = "amazon.view_amazonorder"
-COLOURS = {GOOD: "var(--ok)", AT_RISK: "var(--warn)", BAD: "var(--err)"}
+COLOURS = STATUS_COLOURS
 ORDERS_SHOWN = 500
 
 

@@ -25,7 +25,9 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import threading
+import time
 from collections.abc import Callable
 from datetime import datetime
 
@@ -49,6 +51,10 @@ MAX_RECEIVES = 5
 BATCH = 10
 ERROR_PAUSE = 10.0  # seconds between two receives while the queue cannot be reached
 SUPERVISE_SECONDS = 30.0  # how often the worker looks for stores whose notifications were switched on or off
+# Test hook (tests/amazon/test_notifications_kill.py), like ``after_commit``: when this environment variable names a
+# file, the consumer writes the order id to it after the order's commit and, before the delete, waits as long as the
+# file exists, so that a test can kill -9 the process there. Read only when set; never set outside that test.
+PAUSE_FILE_ENV = "SALESCHANNEL_TEST_CONSUMER_PAUSE_FILE"
 
 
 class PoisonMessage(Exception):
@@ -145,6 +151,11 @@ class Consumer:
         StoreNotifications.objects.filter(pk=self.settings.pk).update(**{counter: F(counter) + 1})
         if self.after_commit is not None:
             self.after_commit(order_id)
+        if pause_file := os.environ.get(PAUSE_FILE_ENV):  # test hook, see PAUSE_FILE_ENV
+            with open(pause_file, "w") as reached:
+                reached.write(order_id)
+            while os.path.exists(pause_file):
+                time.sleep(0.1)
         self._delete(message)  # the order's transaction has committed
         return outcome
 

@@ -27,6 +27,7 @@ from enum import StrEnum
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from saleschannel.amazon.events import coded
 from saleschannel.amazon.models import AmazonOrderStatus as S
 from saleschannel.amazon.models import FulfillmentChannel, OutboxKind, OutboxState
 from saleschannel.sales.models import OrderState
@@ -80,7 +81,7 @@ def product_problem(product, *, sku: str, qty: int, already_reserved: int = 0, f
     the order's own stock and counts as available to it.
     """
     if product is None:
-        return _('Product "%(sku)s" in order is not salable: it does not exist in the catalog.') % {"sku": sku}
+        return coded("unknown_sku", sku=sku)  # a str; in a note, shown in the reader's language with its fix
     if not product.enabled:
         return _('Product "%(sku)s" in order is not salable: it is disabled.') % {"sku": sku}
     if not product.is_in_stock:

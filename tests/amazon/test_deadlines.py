@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import random
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 import pytest
 from django.core import mail
 from django.utils import timezone
 
-from saleschannel.amazon import carriers, deadlines
+from saleschannel.amazon import carriers, deadlines, metrics
+from saleschannel.amazon.channel import cancel_dialog_context
 from saleschannel.amazon.deadline_alerts import (
     ship_by_alerts_send,
     ship_by_counts,
@@ -20,11 +22,18 @@ from saleschannel.amazon.deadline_alerts import (
 )
 from saleschannel.amazon.deadline_models import ShipByAlert, ShipByDigest
 from saleschannel.amazon.deadlines import DeadlineState, deadline_state
-from saleschannel.amazon.models import AmazonOrder, AmazonOrderStatus, OutboxKind, OutboxMessage, OutboxState
+from saleschannel.amazon.models import (
+    AmazonOrder,
+    AmazonOrderStatus,
+    FulfillmentChannel,
+    OutboxKind,
+    OutboxMessage,
+    OutboxState,
+)
 from saleschannel.amazon.spapi.normalise import normalise_order_2026, normalise_order_v0
 from saleschannel.core.roles import OPERATOR, VIEWER
 from saleschannel.sandbox import generator, render
-from tests.amazon.test_views import amazon_store, make_amazon_order  # noqa: F401  (fixture)
+from tests.amazon.test_views import _restore_language, amazon_store, make_amazon_order  # noqa: F401  (fixtures)
 from tests.factories import client_for, make_role_user
 
 S = AmazonOrderStatus
@@ -284,8 +293,6 @@ def test_outbox_sends_the_nearest_latest_ship_date_first(clock, amazon_store, mo
 
 
 def test_cancel_dialog_suggests_buyer_canceled_when_the_buyer_asked(amazon_store):  # noqa: F811
-    from saleschannel.amazon.channel import cancel_dialog_context
-
     asked = make_amazon_order(amazon_store, cancel_requested=True, commerce=False)
     plain = make_amazon_order(amazon_store, commerce=False)
     assert cancel_dialog_context(asked, None)["form"]["reason"].value() == "BuyerCanceled"
@@ -293,6 +300,112 @@ def test_cancel_dialog_suggests_buyer_canceled_when_the_buyer_asked(amazon_store
     client = client_for(make_role_user(OPERATOR, "op2"))
     page = client.get(f"/amazon/orders/{asked.pk}/").content.decode()
     assert 'value="BuyerCanceled" selected' in page and 'id="buyer-cancel-hint"' in page
+    assert 'id="pfcr-projection"' not in page  # it does not count: no projection (and no query for it)
+    assert cancel_dialog_context(asked, None)["pfcr"] is None
+
+
+def _canceled(order: AmazonOrder, reason: str = "NoInventory", hours_ago: float = 1) -> AmazonOrder:
+    """``order`` canceled on Amazon (our cancellation accepted ``hours_ago``)."""
+    OutboxMessage.objects.create(amazon_order=order, kind=OutboxKind.CANCEL, idempotency_key=f"cancel:{order.pk}",
+                                 payload={"reason": reason}, state=OutboxState.ACCEPTED,
+                                 completed_at=timezone.now() - timedelta(hours=hours_ago))
+    order.amazon_status = S.CANCELED
+    order.save()
+    return order
+
+
+def _week_of_orders(store, total: int = 100) -> None:
+    """``total`` orders in the PFCR's window of the US marketplace, one of them canceled by us (1.00 %); and what
+    must not count: a BuyerCanceled cancel and one asked by the buyer on an item (both in the denominator), a
+    Pending order, an order canceled by us but placed 9 days ago, an FBA order and another marketplace's."""
+    _canceled(make_amazon_order(store, commerce=False, days_ago=2))
+    _canceled(make_amazon_order(store, commerce=False, days_ago=3), reason="BuyerCanceled")
+    item_asked = make_amazon_order(store, commerce=False, days_ago=1)
+    item_asked.items.update(buyer_requested_cancel=True)
+    _canceled(item_asked)
+    AmazonOrder.objects.bulk_create([
+        AmazonOrder(store=store, amazon_order_id=f"W-{n}", marketplace_id="ATVPDKIKX0DER", status=S.UNSHIPPED,
+                    amazon_status=S.UNSHIPPED, purchase_date=timezone.now() - timedelta(days=1 + n % 5))
+        for n in range(total - 4)])  # and the order the test cancels
+    make_amazon_order(store, commerce=False, status=S.PENDING)
+    _canceled(make_amazon_order(store, commerce=False, days_ago=9), hours_ago=8 * 24)
+    fba = make_amazon_order(store, commerce=False, days_ago=1)
+    fba.fulfillment_channel = FulfillmentChannel.AFN
+    _canceled(fba)
+    other = make_amazon_order(store, commerce=False, days_ago=1)
+    other.marketplace_id = "A1F83G8C2ARO7P"
+    _canceled(other)
+
+
+def test_cancel_projection_of_an_order_in_the_window(clock, amazon_store):  # noqa: F811
+    _week_of_orders(amazon_store)
+    order = make_amazon_order(amazon_store, commerce=False, days_ago=1)
+    projection = metrics.cancel_projection(order)
+    assert (projection.now.numerator, projection.now.denominator) == (1, 100)
+    assert (projection.after.numerator, projection.after.denominator) == (2, 100)  # in the window already
+    assert projection.in_window and projection.counts and not projection.buyer_asked
+    assert order.pk in projection.after.numerator_ids and order.pk not in projection.now.numerator_ids
+    assert (projection.now.status, projection.after.status) == (metrics.GOOD, metrics.AT_RISK)  # 1 % → 2 %
+    assert projection.colour == "var(--warn)" and projection.limit_percent == Decimal("2.5")
+    # The dashboard's figure is the projection's "now".
+    assert metrics.marketplace_metrics(amazon_store, "ATVPDKIKX0DER", trend_days=1).get("pfcr_7").numerator_ids \
+        == projection.now.numerator_ids
+    # One more seller cancel in the window: bad.
+    _canceled(make_amazon_order(amazon_store, commerce=False, days_ago=1))
+    assert metrics.cancel_projection(order).after.status == metrics.BAD  # 3 / 101
+    # A Pending order is outside the denominator until canceled: both grow.
+    pending = make_amazon_order(amazon_store, commerce=False, status=S.PENDING)
+    after = metrics.cancel_projection(pending).after
+    assert (after.numerator, after.denominator) == (3, 102)
+
+
+def test_cancel_projection_of_an_order_out_of_the_window_or_asked_by_the_buyer(clock, amazon_store):  # noqa: F811
+    _week_of_orders(amazon_store)
+    old = make_amazon_order(amazon_store, commerce=False, days_ago=8)
+    projection = metrics.cancel_projection(old)
+    # Placed before the window: neither in the denominator nor, canceled now, in the numerator (DESIGN.md §8.4).
+    assert (projection.now.numerator, projection.now.denominator) == (1, 99)
+    assert (projection.after.numerator, projection.after.denominator) == (1, 99)
+    assert not projection.in_window and not projection.counts
+    asked = make_amazon_order(amazon_store, commerce=False, days_ago=1)
+    asked.items.update(buyer_requested_cancel=True)
+    projection = metrics.cancel_projection(asked)
+    assert projection.buyer_asked and projection.in_window and not projection.counts
+    assert (projection.after.numerator, projection.after.denominator) == (1, 100)
+    fba = make_amazon_order(amazon_store, commerce=False)
+    fba.fulfillment_channel = FulfillmentChannel.AFN
+    assert metrics.cancel_projection(fba) is None
+
+
+def test_cancel_dialog_shows_the_projected_pfcr(clock, amazon_store, _restore_language):  # noqa: F811
+    _week_of_orders(amazon_store)
+    order = make_amazon_order(amazon_store, days_ago=1)  # with its Commerce order: the order view's dialog too
+    client = client_for(make_role_user(OPERATOR, "op4"))
+
+    def dialog(url: str) -> str:
+        page = client.get(url).content.decode()
+        return page[page.index('<dialog id="cancel-dialog"'):page.index("</dialog>")]
+
+    for url in (f"/amazon/orders/{order.pk}/", f"/sales/orders/{order.commerce_order_id}/"):
+        shown = dialog(url)
+        assert ("Pre-fulfillment Cancel Rate (7 days): 1.00 % now, 2.00 % after this cancel — At risk "
+                "(limit 2.5 %).") in shown, url
+        assert 'data-status="at_risk"' in shown and 'class="warning" style="color:var(--warn)"' in shown
+        assert 'id="buyer-cancel-hint"' not in shown and 'value="BuyerCanceled" selected' not in shown
+    client.cookies.load({"django_language": "fr"})
+    shown = dialog(f"/amazon/orders/{order.pk}/")
+    assert ("Taux d’annulation avant expédition (7 jours) : 1,00 % maintenant, 2,00 % après cette annulation — "
+            "À risque (limite 2,5 %).") in shown
+    old = make_amazon_order(amazon_store, commerce=False, days_ago=8)
+    assert ("Cette commande a été passée il y a plus de 7 jours : l'annuler ne change pas le Taux "
+            "d’annulation avant expédition (7 jours), 1,00 % actuellement.") in dialog(f"/amazon/orders/{old.pk}/")
+    client.cookies.load({"django_language": "en"})
+    assert ("This order was placed more than 7 days ago: canceling it does not change the Pre-fulfillment Cancel "
+            "Rate (7 days), 1.00 % now.") in dialog(f"/amazon/orders/{old.pk}/")
+    asked = make_amazon_order(amazon_store, commerce=False, days_ago=1)
+    asked.items.update(buyer_requested_cancel=True)
+    assert ("The buyer asked Amazon to cancel part of this order: this cancellation does not count against the "
+            "Pre-fulfillment Cancel Rate (7 days), 0.99 % now.") in dialog(f"/amazon/orders/{asked.pk}/")
 
 
 @pytest.mark.parametrize("carrier, number, marketplace, expected", [

@@ -33,7 +33,7 @@ def test_read_preview_choose_and_apply_listings(amazon_store, sandbox):
     for sku, action, product in (("SCREEN-2", "link", "SANDBOX-SKU-003"), ("SCREEN-3", "ignore", "")):
         data.update({f"sku-{index[sku]}": sku, f"action-{index[sku]}": action, f"product-{index[sku]}": product})
     done = client.post(f"/amazon/stores/{amazon_store.pk}/listings/apply/", data)
-    assert done.status_code == 302 and done["Location"] == f"/amazon/stores/{amazon_store.pk}/"
+    assert done.status_code == 302 and done["Location"] == f"/amazon/stores/{amazon_store.pk}/?step=orders"
     text = client.get(f"/amazon/stores/{amazon_store.pk}/sku-mappings/").content.decode()  # shows the message
     assert "1 products created, 1 SKU mappings added" in text
     assert Product.objects.get(sku="SCREEN-1").name == "Bol à café"

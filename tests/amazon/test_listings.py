@@ -9,6 +9,7 @@ from decimal import Decimal
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.utils import translation
 
 from saleschannel.amazon import listings, mapping_csv
 from saleschannel.amazon.models import AmazonOrderStatus, SkuMapping
@@ -52,6 +53,29 @@ def test_the_mapping_comes_before_the_equal_sku_and_a_marketplace_mapping_before
     settle()
     sync(amazon_store)
     assert [i.sku for i in amazon(order_id).commerce_order.items.all()] == ["SANDBOX-SKU-004"]
+
+
+def test_the_unknown_sku_note_offers_the_fix_in_the_readers_language(amazon_store, sandbox):
+    """Issue 13, point 4: the Error note says what to do: create the product, map the SKU or import the listings."""
+    with translation.override("en"):
+        order_id = _error_order(sandbox, amazon_store, "NOT-YET-SOLD")
+    row = amazon(order_id)
+    assert row.notes_code == "import_error"
+    assert row.notes_params == {"reason": {"code": "unknown_sku", "params": {"sku": "NOT-YET-SOLD"}}}
+    english = ('Cannot create sales order: Product "NOT-YET-SOLD" in order is not salable: it does not exist in the '
+               "catalog. Create the product, map the SKU (SKU mappings) or import your listings.")
+    assert row.notes == english and row.import_error == english.removeprefix("Cannot create sales order: ")
+    with translation.override("en"):
+        assert row.notes_text == english
+    with translation.override("fr"):
+        assert row.notes_text == (
+            "Impossible de créer la commande : Le produit « NOT-YET-SOLD » de la commande n'est pas vendable : il "
+            "n'existe pas dans le catalogue. Créez le produit, associez le SKU (Correspondances de SKU) ou importez "
+            "vos offres.")
+    errors = row.events.filter(kind="error").count()
+    settle()
+    sync(amazon_store)  # the same reason again: no second error event
+    assert amazon(order_id).events.filter(kind="error").count() == errors == 1
 
 
 def test_an_error_order_is_retried_at_once_when_its_product_appears(amazon_store, sandbox,

@@ -16,7 +16,9 @@ import itertools
 
 import pytest
 import schemathesis
+from django.core import signals
 from django.core.wsgi import get_wsgi_application
+from django.db import close_old_connections
 from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
@@ -88,6 +90,18 @@ def flatmap_path_parameters(context, path_parameters):
     path_parameters = path_parameters or {}
     variants = [{**path_parameters, name: value} for name in path_parameters for value in KNOWN.get(name, ())]
     return st.one_of(st.just(path_parameters), st.sampled_from(variants)) if variants else st.just(path_parameters)
+
+
+@pytest.fixture(autouse=True)
+def connection_kept_between_requests():
+    """The WSGI handler closes old database connections when a request starts and when it finishes; in a test that
+    connection holds the test's transaction (on PostgreSQL it would be gone after the first call). Django's own test
+    client does the same."""
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    yield
+    signals.request_started.connect(close_old_connections)
+    signals.request_finished.connect(close_old_connections)
 
 
 @pytest.fixture
