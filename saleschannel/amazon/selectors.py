@@ -7,6 +7,7 @@ from datetime import datetime
 from django.db.models import QuerySet
 
 from saleschannel.amazon.models import AmazonOrder, AmazonStore, OutboxMessage
+from saleschannel.sales.selectors import AMAZON_ORIGIN
 
 
 def outbox_messages(*, states: list[str] | None = None, store: AmazonStore | None = None) -> QuerySet[OutboxMessage]:
@@ -40,9 +41,14 @@ def outbox_page_messages(*, states: list[str] | None = None, store_id: int | Non
     return messages
 
 
+def is_amazon_order(order) -> bool:
+    """Whether a (saved) Commerce order came from Amazon: only those have an Amazon order behind them."""
+    return getattr(order, "origin", "") == AMAZON_ORIGIN and order.pk is not None
+
+
 def amazon_order_for(order) -> AmazonOrder | None:
     """The Amazon order behind a Commerce order, or None (cached on the instance by Django's one-to-one)."""
-    if getattr(order, "origin", "") != "amazon" or order.pk is None:
+    if not is_amazon_order(order):
         return None
     try:
         return order.amazon_order

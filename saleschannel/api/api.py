@@ -13,6 +13,7 @@ from ninja.parser import Parser
 
 from saleschannel.api import amazon_actions, amazon_orders, documents, errors, orders, products, stores
 from saleschannel.api.errors import PROBLEM_CONTENT_TYPE, ApiProblem
+from saleschannel.api.rendering import FastJSONRenderer
 
 
 class JsonObjectParser(Parser):
@@ -50,6 +51,7 @@ api = SalesChannelAPI(
     ),
     urls_namespace="api-v1",
     parser=JsonObjectParser(),
+    renderer=FastJSONRenderer(),
 )
 errors.install(api)
 api.add_router("", orders.router)

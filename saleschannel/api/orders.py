@@ -47,6 +47,7 @@ from saleschannel.api.schemas import (
     ShipmentOut,
     text,
 )
+from saleschannel.api.selectors import ORDER_ADDRESS_KEYS, ORDER_AMAZON_KEYS, order_page_relations
 from saleschannel.catalog.models import Store
 from saleschannel.sales import grid, rules, selectors, services
 from saleschannel.sales.channels import channel_for
@@ -95,31 +96,23 @@ def _item(item: OrderItem) -> dict:
     }
 
 
-ADDRESS_KEYS = ("address_type", "first_name", "last_name", "company", "street1", "street2", "street3", "city",
-                "region", "postcode", "country_code", "phone", "email")
 TOTAL_KEYS = ("subtotal", "shipping_amount", "shipping_tax_amount", "discount_amount", "tax_amount", "grand_total",
               "total_invoiced", "total_paid", "total_refunded", "total_canceled", "total_due", "shipping_invoiced",
               "shipping_refunded")
 
 
-def _address(address) -> dict | None:
-    return {key: getattr(address, key) for key in ADDRESS_KEYS} if address is not None else None
+def _address(address) -> dict:
+    return {key: getattr(address, key) for key in ORDER_ADDRESS_KEYS}
 
 
-def _amazon(order: Order) -> dict | None:
-    amazon = amazon_order_for(order)
-    if amazon is None:
-        return None
-    return {
-        "amazon_order_number": amazon.amazon_order_id, "status": amazon.status, "amazon_status": amazon.amazon_status,
-        "fulfillment_channel": amazon.fulfillment_channel, "marketplace_id": amazon.marketplace_id,
-        "buyer_cancel_requested": amazon.buyer_cancel_requested, "latest_ship_date": amazon.latest_ship_date,
-    }
+def _amazon(amazon: dict) -> dict:
+    """An Amazon order's columns (``ORDER_AMAZON_KEYS``) as the API names them."""
+    return {"amazon_order_number" if key == "amazon_order_id" else key: value for key, value in amazon.items()}
 
 
-def order_summary(order: Order) -> dict:
-    """An order as the list shows it (the related rows come from the caller's prefetch)."""
-    addresses = selectors.addresses_by_type(order)
+def order_summary(order: Order, *, items, addresses: dict[str, dict], amazon: dict | None) -> dict:
+    """An order as the list shows it: ``items`` are its ``OrderItem`` rows, ``addresses`` its addresses as dicts
+    by type, ``amazon`` its Amazon order's ``ORDER_AMAZON_KEYS`` (``api.selectors.order_page_relations``)."""
     return {
         "id": order.pk, "number": order.number,
         "store": {"id": order.store.pk, "code": order.store.code, "name": order.store.name},
@@ -129,12 +122,19 @@ def order_summary(order: Order) -> dict:
                      "last_name": order.customer_last_name, "is_guest": order.customer_is_guest},
         "shipping_method": {"code": order.shipping_method_code, "title": order.shipping_method_title},
         "totals": {key: getattr(order, key) for key in TOTAL_KEYS},
-        "items": [_item(item) for item in order.items.all()],
-        "billing_address": _address(addresses.get("billing")),
-        "shipping_address": _address(addresses.get("shipping")),
-        "amazon": _amazon(order),
+        "items": [_item(item) for item in items],
+        "billing_address": addresses.get("billing"),
+        "shipping_address": addresses.get("shipping"),
+        "amazon": _amazon(amazon) if amazon is not None else None,
         "created_at": order.created_at, "updated_at": order.updated_at,
     }
+
+
+def order_summaries(orders: list[Order]) -> list[dict]:
+    """A page of orders presented (their relations in three queries)."""
+    related = order_page_relations(orders)
+    return [order_summary(order, items=related.items[order.pk], addresses=related.addresses[order.pk],
+                          amazon=related.amazon.get(order.pk)) for order in orders]
 
 
 def _history(line) -> dict:
@@ -149,8 +149,11 @@ def _tracks(shipment) -> list[dict]:
 
 def order_detail(order: Order) -> dict:
     payment = getattr(order, "payment", None)
+    addresses = {kind: _address(address) for kind, address in selectors.addresses_by_type(order).items()}
+    amazon = amazon_order_for(order)
     return {
-        **order_summary(order),
+        **order_summary(order, items=order.items.all(), addresses=addresses,
+                        amazon={key: getattr(amazon, key) for key in ORDER_AMAZON_KEYS} if amazon else None),
         "payment": {"method_code": payment.method_code, "method_title": payment.method_title,
                     "additional_information": payment.additional_information or {}} if payment else None,
         "history": [_history(line) for line in order.history.all()],
@@ -355,12 +358,10 @@ def list_orders(request, params: Query[OrderListQuery]):
         # cursor: with the OR alone, SQLite and PostgreSQL read the index from its start (halfway through a million
         # orders: 0.26 s on SQLite, 2.8 s on PostgreSQL; bench/api_list.py).
         orders = orders.filter(updated_at__gte=moment).filter(Q(updated_at__gt=moment) | Q(pk__gt=pk))
-    orders = orders.select_related("amazon_order").prefetch_related(
-        Prefetch("items", queryset=OrderItem.objects.order_by("id")), "addresses")
     page = list(orders[:params.limit + 1])
     more = len(page) > params.limit
     page = page[:params.limit]
-    return {"items": [order_summary(order) for order in page],
+    return {"items": order_summaries(page),
             "next_cursor": encode_cursor(page[-1]) if more else None}
 
 

@@ -1,4 +1,5 @@
-"""Reads of the API that no app's selectors offer yet: Amazon orders, stores with their sync health, products.
+"""Reads of the API that no app's selectors offer yet: the relations of a page of orders, Amazon orders, stores
+with their sync health, products.
 
 Each list read is a fixed number of queries whatever the number of rows (the tests pin them). The outbox list is
 ``amazon.selectors.outbox_messages``'. The encrypted credentials of Amazon stores are never read.
@@ -6,6 +7,8 @@ Each list read is a fixed number of queries whatever the number of rows (the tes
 
 from __future__ import annotations
 
+from collections import defaultdict
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db.models import Count, F, IntegerField, OuterRef, Prefetch, QuerySet, Subquery, Value
@@ -25,12 +28,52 @@ from saleschannel.amazon.models import (
     SyncRunState,
 )
 from saleschannel.catalog.models import Product, Store
+from saleschannel.sales.models import Order, OrderAddress, OrderItem
 
 # The outbox states still on their way to Amazon (``amazon.delivery.PENDING_STATES``).
 PENDING_OUTBOX_STATES = (OutboxState.QUEUED, OutboxState.SENDING, OutboxState.SENT, OutboxState.FAILED)
 HEALTH_WINDOW = timedelta(hours=24)
 # Never read by the API: the encrypted credentials of an Amazon store.
 STORE_SECRETS = ("lwa_client_id_encrypted", "lwa_client_secret_encrypted", "refresh_token_encrypted")
+
+
+# --- A page of orders ---------------------------------------------------------------------------------------
+
+ORDER_ADDRESS_KEYS = ("address_type", "first_name", "last_name", "company", "street1", "street2", "street3", "city",
+                      "region", "postcode", "country_code", "phone", "email")
+ORDER_AMAZON_KEYS = ("amazon_order_id", "status", "amazon_status", "fulfillment_channel", "marketplace_id",
+                     "buyer_cancel_requested", "latest_ship_date")
+
+
+@dataclass(frozen=True)
+class OrderPageRelations:
+    """What a page of orders shows beside the orders, by order id: items (``OrderItem`` rows, by id), addresses
+    (dicts of ``ORDER_ADDRESS_KEYS`` by type) and the Amazon order (a dict of ``ORDER_AMAZON_KEYS``) when there is
+    one."""
+
+    items: dict[int, list[OrderItem]]
+    addresses: dict[int, dict[str, dict]]
+    amazon: dict[int, dict]
+
+
+def order_page_relations(orders: list[Order]) -> OrderPageRelations:
+    """Three queries whatever the page's size, grouped here.
+
+    Not ``prefetch_related``: it builds a related manager (a queryset clone) per order and relation, a fifth of the
+    CPU time of a page of 100 orders (bench/api_list.py). Addresses and Amazon orders are read as values: the page
+    shows a few of their columns, and an Amazon order's raw copy is large.
+    """
+    ids = [order.pk for order in orders]
+    items: dict[int, list[OrderItem]] = defaultdict(list)
+    for item in OrderItem.objects.filter(order_id__in=ids).order_by("id"):
+        items[item.order_id].append(item)
+    addresses: dict[int, dict[str, dict]] = defaultdict(dict)
+    for address in OrderAddress.objects.filter(order_id__in=ids).values("order_id", *ORDER_ADDRESS_KEYS):
+        addresses[address.pop("order_id")][address["address_type"]] = address  # one per type (a constraint)
+    amazon_ids = [order.pk for order in orders if amazon_selectors.is_amazon_order(order)]
+    amazon = {row.pop("commerce_order_id"): row for row in AmazonOrder.objects.filter(
+        commerce_order_id__in=amazon_ids).values("commerce_order_id", *ORDER_AMAZON_KEYS)} if amazon_ids else {}
+    return OrderPageRelations(items=items, addresses=addresses, amazon=amazon)
 
 
 # --- Amazon orders -------------------------------------------------------------------------------------------

@@ -90,26 +90,64 @@ def test_updated_since_returns_what_changed(operator_api, store, products):
     assert numbers(operator_api.get(ORDERS, {"updated_since": seen})) == [changed.number]
 
 
-def _list_queries(client, count: int, store) -> int:
+def _list_queries(client, count: int, store, amazon_store=None) -> int:
     products = [factories.make_product(qty=1000), factories.make_product(qty=1000)]
     for _ in range(count):
         factories.make_order(store=store, items=[factories.line(products[0], 1), factories.line(products[1], 2)],
                              shipping_address=dict(factories.ADDRESS))
+    amazon_count = count // 5 if amazon_store is not None else 0
+    for _ in range(amazon_count):
+        make_amazon_order(amazon_store)
     client.get(ORDERS, {"limit": "200"})  # the token's last use is written once a minute: not in what we count
     with CaptureQueriesContext(connection) as queries:
         response = client.get(ORDERS, {"limit": "200"})
-    assert response.status_code == 200 and len(response.json()["items"]) == count
+    rows = response.json()["items"]
+    assert response.status_code == 200 and len(rows) == count + amazon_count
+    assert sum(row["amazon"] is not None for row in rows) == amazon_count
     return len(queries)
 
 
 # The token (with its user), the user's permissions (direct and through the role's group), the grid's statuses and
-# stores, then the page: orders (with store and Amazon order), their items, their addresses.
+# stores, then the page: orders (with their store), their items, their addresses; their Amazon orders when some
+# came from Amazon.
 LIST_QUERIES = 8
 
 
 @pytest.mark.parametrize("count", [5, 50])
 def test_list_query_count_does_not_grow_with_orders(operator_api, store, count):
     assert _list_queries(operator_api, count, store) == LIST_QUERIES
+
+
+@pytest.mark.parametrize("count", [5, 50])
+def test_list_query_count_does_not_grow_with_amazon_orders(operator_api, store, amazon_store, count):
+    assert _list_queries(operator_api, count, store, amazon_store) == LIST_QUERIES + 1
+
+
+def test_a_list_row_is_the_order_as_get_shows_it(operator_api, store, products, amazon_store):
+    """The list reads an order's relations in bulk, the order view one by one: both present it the same way."""
+    amazon = make_amazon_order(amazon_store).commerce_order
+    plain = factories.make_order(store=store, items=[factories.line(products[0], 1), factories.line(products[1], 2)],
+                                 shipping_address=dict(factories.ADDRESS))
+    rows = {row["id"]: row for row in operator_api.get(ORDERS).json()["items"]}
+    for order in (amazon, plain):
+        detail = operator_api.get(f"{ORDERS}/{order.pk}").json()
+        assert {key: detail[key] for key in rows[order.pk]} == rows[order.pk]
+    assert rows[amazon.pk]["amazon"]["amazon_order_number"] and rows[plain.pk]["amazon"] is None
+    assert rows[plain.pk]["billing_address"] and rows[plain.pk]["shipping_address"]
+
+
+def test_times_keep_their_microseconds_and_text_is_utf8(operator_api, store, products):
+    order = factories.make_order(store=store, items=[factories.line(products[0], 1)], customer_first_name="Chloé")
+    moment = timezone.now().replace(microsecond=123456)
+    Order.objects.filter(pk=order.pk).update(updated_at=moment)
+    response = operator_api.get(ORDERS)
+    assert response["Content-Type"] == "application/json; charset=utf-8"
+    assert "Chloé".encode() in response.content
+    (row,) = response.json()["items"]
+    assert dt.datetime.fromisoformat(row["updated_at"]) == moment
+    assert numbers(operator_api.get(ORDERS, {"updated_since": row["updated_at"]})) == [order.number]
+    later = (moment + dt.timedelta(microseconds=1)).isoformat()
+    assert numbers(operator_api.get(ORDERS, {"updated_since": later})) == []
 
 
 def test_get_order_with_items_addresses_totals_payment_amazon_history(operator_api, amazon_store, order):
