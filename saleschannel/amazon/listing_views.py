@@ -1,103 +1,104 @@
 """Catalog onboarding screens of an Amazon store: import its listings (read, preview with a choice per listing,
-apply) and its SKU mappings (list, add, delete, CSV import and export). Services in ``listings.py`` and
-``mapping_csv.py``.
+apply) and its SKU mappings (list, add, delete, CSV import and export). Services in ``listings.py``,
+``listings_jobs.py`` and ``mapping_csv.py``.
 
-The listings read from Amazon wait in a file (``DATA_DIR/imports/listings-<token>.json``, named in the session)
-between the preview and the apply; the preview is computed again when applying, so a product created meanwhile is
-linked, not created twice.
+Amazon takes minutes to prepare the listings report, so the page does not read it itself: it starts a background
+read (``listings_jobs.listings_read_start``) and follows it (``?read=<id>``, polled with htmx, or refreshed by
+hand without JavaScript). Once the read is done, its token is named in the session of whoever follows it and the
+page shows the preview (``?token=<token>``). The listings wait in a file between the preview and the apply; the
+preview is computed again when applying, so a product created meanwhile is linked, not created twice.
 """
 
 from __future__ import annotations
 
-import json
-import re
-import secrets
-import time
-from pathlib import Path
-
-from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import StreamingHttpResponse
+from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
+from django_htmx.http import HttpResponseClientRedirect
 
-from saleschannel.amazon import listings, mapping_csv
+from saleschannel.amazon import listings, listings_jobs, mapping_csv
+from saleschannel.amazon.listings_models import ListingsRead, ListingsReadState
 from saleschannel.amazon.models import AmazonStore, SkuMapping
 from saleschannel.catalog.csvfile import CsvFileError
 from saleschannel.core.access import forbidden, require
+from saleschannel.sales.ids import parse_id
 
 ADD_PRODUCT = "catalog.add_product"
 ADMIN = "amazon.change_amazonstore"
 VIEW_STORE = "amazon.view_amazonstore"
 SESSION_KEY = "amazon_listings_imports"
 PREVIEW_ROWS = 200  # listings shown with a choice; the others take the proposed action
-UPLOAD_LIFETIME = 24 * 3600
-REPORT_WAIT = 600.0  # Amazon seconds a request waits for the report; then "try again later"
-_TOKEN = re.compile(r"[A-Za-z0-9_-]{16,64}")
-
-
-def _folder() -> Path:
-    folder = Path(settings.DATA_DIR) / "imports"
-    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-    return folder
-
-
-def _path(token: str) -> Path:
-    return _folder() / f"listings-{token}.json"
-
-
-def _forget_old(folder: Path) -> None:
-    limit = time.time() - UPLOAD_LIFETIME
-    for path in folder.glob("listings-*.json"):
-        try:
-            if path.stat().st_mtime < limit:
-                path.unlink()
-        except OSError:
-            pass
+POLL_SECONDS = 3  # how often the page asks whether the read is done
 
 
 def _saved(request, amazon_store: AmazonStore, token: str):
     """(marketplace id, listings) saved under ``token`` for this store in this session, or None."""
     waiting = request.session.get(SESSION_KEY, {})
-    path = _path(token) if _TOKEN.fullmatch(token or "") else None
-    if path is None or waiting.get(token, {}).get("store") != amazon_store.pk or not path.exists():
+    if waiting.get(token, {}).get("store") != amazon_store.pk:
         return None
-    data = json.loads(path.read_text(encoding="utf-8"))
-    return data["marketplace"], [listings.Listing.from_json(row) for row in data["listings"]]
+    return listings_jobs.listings_load(token)
+
+
+def _remember(request, amazon_store: AmazonStore, token: str) -> None:
+    """Name the listings of a finished read in this session (once: the first time it sees the read done)."""
+    waiting = request.session.get(SESSION_KEY, {})
+    if token not in waiting:
+        waiting[token] = {"store": amazon_store.pk, "at": timezone.now().isoformat()}
+        request.session[SESSION_KEY] = waiting
+
+
+def _preview_url(amazon_store: AmazonStore, token: str) -> str:
+    return reverse("amazon:listings_import", args=[amazon_store.pk]) + f"?token={token}"
+
+
+def _follow(request, amazon_store: AmazonStore, read_id: str):
+    """The page (or, for htmx, the fragment) of a read: reading, failed, or done (then the preview)."""
+    pk = parse_id(read_id)
+    if pk is None:
+        raise Http404
+    read = get_object_or_404(ListingsRead, pk=pk, store=amazon_store)
+    if read.state == ListingsReadState.DONE:
+        _remember(request, amazon_store, read.token)
+        url = _preview_url(amazon_store, read.token)
+        return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
+    context = {"amazon_store": amazon_store, "read": read, "poll_seconds": POLL_SECONDS}
+    if request.htmx:
+        return render(request, "amazon/_listings_read.html", context)
+    return render(request, "amazon/listings_import.html", context)
 
 
 @require(ADD_PRODUCT, VIEW_STORE)
 def listings_import(request, store_id: int):
-    """Read the store's listings from Amazon (POST), then show the preview (GET with ``token``)."""
+    """Start reading the store's listings from Amazon (POST), follow the read (GET with ``read``), then show the
+    preview (GET with ``token``)."""
     amazon_store = get_object_or_404(AmazonStore.objects.select_related("store"), pk=store_id)
     if request.method == "POST":
         try:
-            marketplace, found = listings.listings_fetch(store=amazon_store, timeout=REPORT_WAIT,
-                                                         marketplace_id=request.POST.get("marketplace") or None)
+            read = listings_jobs.listings_read_start(store=amazon_store, actor=request.user,
+                                                     marketplace_id=request.POST.get("marketplace") or None)
         except listings.ListingsError as error:
             messages.error(request, error.message)
             return redirect("amazon:listings_import", amazon_store.pk)
-        token = secrets.token_urlsafe(24)
-        _forget_old(_folder())
-        _path(token).write_text(json.dumps({"marketplace": marketplace,
-                                            "listings": [item.as_json() for item in found]}), encoding="utf-8")
-        waiting = request.session.get(SESSION_KEY, {})
-        waiting[token] = {"store": amazon_store.pk, "at": timezone.now().isoformat()}
-        request.session[SESSION_KEY] = waiting
-        return redirect(reverse("amazon:listings_import", args=[amazon_store.pk]) + f"?token={token}")
+        return redirect(reverse("amazon:listings_import", args=[amazon_store.pk]) + f"?read={read.pk}")
+    if "read" in request.GET:
+        return _follow(request, amazon_store, request.GET["read"])
     token = request.GET.get("token", "")
     saved = _saved(request, amazon_store, token) if token else None
     if token and saved is None:
         messages.error(request, _("This preview has expired or was already applied: read the listings again."))
-    preview = None
+    preview, read = None, None
     if saved is not None:
         preview = listings.listings_preview(store=amazon_store, marketplace_id=saved[0], listings=saved[1])
+    elif not token:  # back on the page: a read still running is followed again
+        read = ListingsRead.objects.filter(store=amazon_store, state__in=listings_jobs.ACTIVE_STATES).first()
     return render(request, "amazon/listings_import.html", {
-        "amazon_store": amazon_store, "preview": preview, "token": token if saved else "",
+        "amazon_store": amazon_store, "preview": preview, "token": token if saved else "", "read": read,
+        "poll_seconds": POLL_SECONDS,
         "rows": preview.rows[:PREVIEW_ROWS] if preview else [], "shown": PREVIEW_ROWS,
         "counts": preview.counts if preview else {}, "actions": listings.Action,
     })
@@ -122,8 +123,8 @@ def listings_apply(request, store_id: int):
         summary = listings.listings_apply(preview=preview, choices=choices, actor=request.user)
     except listings.ListingsError as error:
         messages.error(request, error.message + " " + _("Nothing was written."))
-        return redirect(reverse("amazon:listings_import", args=[amazon_store.pk]) + f"?token={token}")
-    _path(token).unlink(missing_ok=True)
+        return redirect(_preview_url(amazon_store, token))
+    listings_jobs.listings_forget(token)
     waiting = request.session.get(SESSION_KEY, {})
     waiting.pop(token, None)
     request.session[SESSION_KEY] = waiting

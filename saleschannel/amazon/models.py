@@ -594,5 +594,6 @@ class RedactionLog(models.Model):
 
 
 from saleschannel.amazon.deadline_models import ShipByAlert, ShipByDigest  # noqa: E402,F401  (ship-by alerts)
+from saleschannel.amazon.listings_models import ListingsRead  # noqa: E402,F401  (background listings reads)
 from saleschannel.amazon.notification_models import NotificationDeadLetter, StoreNotifications  # noqa: E402,F401
 from saleschannel.amazon.sku_mapping import SkuMapping  # noqa: E402,F401  (a model of this app, in its own module)

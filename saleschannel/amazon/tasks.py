@@ -61,6 +61,17 @@ def amazon_retry_open_orders(store_id: int) -> int:
     return retry_open_orders(store=store).created
 
 
+@db_task()
+def amazon_listings_read(read_id: int) -> str:
+    """Read a store's listings from Amazon for the "Import your listings" page (idempotent: a read already done or
+    failed is left alone, one left "reading" by a stopped worker is taken again)."""
+    # Imported here: a real cycle (listings_jobs enqueues this task; listings, which it uses, imports waiting.py,
+    # which imports this module).
+    from saleschannel.amazon import listings_jobs
+
+    return listings_jobs.listings_read_run(read_id=read_id)
+
+
 def claim_due_stores(now=None) -> list[int]:
     """The due stores this caller may enqueue: each due store is claimed by marking its attempt now, only if the
     mark is still the one read (compare and set). Every worker runs the schedule, so with several workers the

@@ -6,6 +6,7 @@ import io
 
 import pytest
 
+from saleschannel.amazon import listings_jobs
 from saleschannel.amazon.models import SkuMapping
 from saleschannel.catalog.models import Product
 from saleschannel.core.roles import ADMINISTRATOR, VIEWER
@@ -14,16 +15,19 @@ from tests.factories import client_for, make_role_user
 pytestmark = pytest.mark.django_db
 
 
-def test_read_preview_choose_and_apply_listings(amazon_store, sandbox):
+def test_read_preview_choose_and_apply_listings(amazon_store, sandbox, django_capture_on_commit_callbacks):
     sandbox.set_listings("US", [{"sku": "SCREEN-1", "title": "Bol à café", "price": "7.25", "quantity": 4},
                                 {"sku": "SCREEN-2", "title": "Red mug", "price": "5"},
                                 {"sku": "SCREEN-3", "title": "Skip me", "price": "5"}])
     client = client_for(make_role_user(ADMINISTRATOR))
     dashboard = client.get(f"/amazon/stores/{amazon_store.pk}/").content.decode()
     assert f'href="/amazon/stores/{amazon_store.pk}/listings/" id="import-listings"' in dashboard
-    response = client.post(f"/amazon/stores/{amazon_store.pk}/listings/", {"marketplace": "ATVPDKIKX0DER"})
-    assert response.status_code == 302 and "token=" in response["Location"]
-    preview = client.get(response["Location"])
+    with django_capture_on_commit_callbacks(execute=True):  # the background read runs here (Huey immediate)
+        response = client.post(f"/amazon/stores/{amazon_store.pk}/listings/", {"marketplace": "ATVPDKIKX0DER"})
+    assert response.status_code == 302 and "?read=" in response["Location"]
+    followed = client.get(response["Location"])  # the read is done: on to its preview
+    assert followed.status_code == 302 and "token=" in followed["Location"]
+    preview = client.get(followed["Location"])
     assert preview.status_code == 200
     rows = preview.context["rows"]
     index = {row.listing.seller_sku: i for i, row in enumerate(rows)}
@@ -43,11 +47,13 @@ def test_read_preview_choose_and_apply_listings(amazon_store, sandbox):
     assert "expired or was already applied" in again.content.decode()
 
 
-def test_a_report_that_cannot_be_read_shows_an_error(amazon_store, sandbox):
+def test_a_report_that_cannot_be_read_shows_an_error(amazon_store, sandbox, django_capture_on_commit_callbacks):
     sandbox.set_report_faults({"GET_MERCHANT_LISTINGS_ALL_DATA": {"FATAL": 1.0}})
     client = client_for(make_role_user(ADMINISTRATOR))
-    page = client.post(f"/amazon/stores/{amazon_store.pk}/listings/", {}, follow=True)
-    assert "FATAL" in page.content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(f"/amazon/stores/{amazon_store.pk}/listings/", {})
+    page = client.get(response["Location"])
+    assert "FATAL" in page.content.decode() and 'id="read-again"' in page.content.decode()
 
 
 def test_mapping_screen_add_delete_csv_and_viewer(amazon_store):
@@ -72,19 +78,30 @@ def test_mapping_screen_add_delete_csv_and_viewer(amazon_store):
     assert viewer.get(f"/amazon/stores/{amazon_store.pk}/listings/").status_code == 403
 
 
-def test_the_onboarding_pages_in_french(amazon_store, sandbox):
+def test_the_onboarding_pages_in_french(amazon_store, sandbox, django_capture_on_commit_callbacks):
     from tests.web.test_french_pages import english_messages, visible_text
 
     SkuMapping.objects.create(store=amazon_store, seller_sku="AMZ-1", product=Product.objects.get(
         sku="SANDBOX-SKU-001"))
     client = client_for(make_role_user(ADMINISTRATOR))
     client.cookies["django_language"] = "fr"
-    token = client.post(f"/amazon/stores/{amazon_store.pk}/listings/")["Location"]
+    url = f"/amazon/stores/{amazon_store.pk}/listings/"
+    reading = client.post(url)["Location"]  # queued: the worker has not run it yet
+    pages = {"reading": client.get(reading).content.decode()}
+    sandbox.set_report_faults({"GET_MERCHANT_LISTINGS_ALL_DATA": {"FATAL": 1.0}})
+    listings_jobs.listings_read_run(read_id=int(reading.rsplit("=", 1)[1]))  # in the requester's language
+    pages["failed"] = client.get(reading).content.decode()
+    assert 'id="read-again"' in pages["failed"]
+    sandbox.set_report_faults({})
+    with django_capture_on_commit_callbacks(execute=True):
+        again = client.post(url)["Location"]
+    pages["preview"] = client.get(client.get(again)["Location"]).content.decode()
+    assert 'id="listings-preview"' in pages["preview"]
+    pages["mappings"] = client.get(f"/amazon/stores/{amazon_store.pk}/sku-mappings/").content.decode()
     english = english_messages()
-    for url in (token, f"/amazon/stores/{amazon_store.pk}/sku-mappings/"):
-        page = client.get(url).content.decode()
+    for name, page in pages.items():
         assert '<html lang="fr">' in page
-        assert not sorted(message for message in english if message in visible_text(page)), url
+        assert not sorted(message for message in english if message in visible_text(page)), name
 
 
 def test_an_error_order_for_an_unknown_sku_offers_the_fix(amazon_store, sandbox):
