@@ -14,20 +14,16 @@ orders/s on SQLite, within 5× of raw SQL, ≤ 0.02 calls per order, ≤ 300 MB 
 from __future__ import annotations
 
 import argparse
-import os
-import resource
 import sys
-import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 
-
-def rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+from benchkit import finish, fresh_django, rss_mb  # noqa: E402 - bench/ is not a package
 
 
 def main() -> None:
@@ -44,25 +40,11 @@ def main() -> None:
                         help="Count the SQL statements of the import and print the most frequent ones.")
     args = parser.parse_args()
 
-    workdir = Path(tempfile.mkdtemp(prefix="saleschannel-bench-"))
-    os.environ["SALESCHANNEL_DATA_DIR"] = str(workdir / "data")
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "saleschannel.settings")
-    os.environ.setdefault("LOG_LEVEL", "WARNING")
-    import django
-
-    django.setup()
+    workdir = fresh_django()
     import logging
 
     logging.getLogger("httpx").setLevel(logging.WARNING)
-    from django.core.management import call_command
     from django.db import connection
-
-    if connection.vendor == "postgresql":
-        print("PostgreSQL: flushing the benchmark database", flush=True)
-    call_command("migrate", verbosity=0)
-    if connection.vendor == "postgresql":
-        call_command("flush", interactive=False, verbosity=0)
-        call_command("migrate", verbosity=0)
 
     from saleschannel.amazon.models import AmazonStore
     from saleschannel.amazon.services import amazon_store_backfill, amazon_store_create
@@ -155,10 +137,7 @@ def main() -> None:
           f"   (target ≤ 300 MB for 100,000 orders)")
     print(f"same rows with raw SQL      {raw_seconds:.1f} s ({args.orders / raw_seconds:.0f} orders/s)")
     print(f"ratio import / raw SQL      {elapsed / raw_seconds:.1f}×       (target ≤ 5×)")
-    if not args.keep:
-        import shutil
-
-        shutil.rmtree(workdir, ignore_errors=True)
+    finish(workdir, keep=args.keep)
 
 
 def print_queries(queries: list[dict], orders: int) -> None:

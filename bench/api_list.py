@@ -39,7 +39,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from backoffice import _QueryCounter, generate, setup_django  # noqa: E402 - bench/ is not a package
+from backoffice import _QueryCounter, ensure_orders, setup_django  # noqa: E402 - bench/ is not a package
 
 TARGET_P95_MS = 100.0
 LIMIT = 100
@@ -290,27 +290,14 @@ def main() -> None:
     Path(args.data_dir).mkdir(parents=True, exist_ok=True)
     setup_django(Path(args.data_dir))
     from django.conf import settings
-    from django.core.management import call_command
     from django.db import connection
 
-    from saleschannel.sales.models import Order
-
     settings.API_RATE_LIMIT = (1_000_000_000, 60)  # the benchmark measures the list, not the 429 answer
-    call_command("migrate", interactive=False, verbosity=0)
-    print(f"Database: {connection.vendor} ({connection.settings_dict['NAME']})")
-    have = Order.objects.count()
-    if args.reuse and have >= args.orders:
-        print(f"Reusing {have:,} orders.")
-    else:
-        print(f"Generating {args.orders - have:,} orders (have {have:,})...")
-        started = time.perf_counter()
-        generate(args.orders - have, chunk=args.chunk)
-        print(f"  done in {time.perf_counter() - started:,.0f} s")
+    total = ensure_orders(args.orders, reuse=args.reuse, chunk=args.chunk)
     started = time.perf_counter()
     added = link_amazon_orders()
     if added:
         print(f"Linked {added:,} Amazon orders (with their raw copy) in {time.perf_counter() - started:,.0f} s")
-    total = Order.objects.count()
     connection.close()
     print(f"Measuring {args.requests} requests per scenario, GET /api/v1/orders?limit={LIMIT}, over {total:,} orders"
           f" (load average {', '.join(f'{x:.2f}' for x in os.getloadavg())}):")

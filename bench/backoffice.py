@@ -307,6 +307,14 @@ def main() -> None:
 
     Path(args.data_dir).mkdir(parents=True, exist_ok=True)
     setup_django(Path(args.data_dir))
+    total = ensure_orders(args.orders, reuse=args.reuse, chunk=args.chunk)
+    print(f"Measuring {args.requests} requests per page over {total:,} orders:")
+    measure(args.requests)
+
+
+def ensure_orders(wanted: int, *, reuse: bool, chunk: int) -> int:
+    """Migrate the database, then generate orders until there are ``wanted`` (none with ``reuse`` when there are
+    that many already), saying which. Returns the number of orders."""
     from django.core.management import call_command
     from django.db import connection
 
@@ -315,15 +323,14 @@ def main() -> None:
     call_command("migrate", interactive=False, verbosity=0)
     print(f"Database: {connection.vendor} ({connection.settings_dict['NAME']})")
     have = Order.objects.count()
-    if args.reuse and have >= args.orders:
+    if reuse and have >= wanted:
         print(f"Reusing {have:,} orders.")
     else:
-        print(f"Generating {args.orders - have:,} orders (have {have:,})...")
+        print(f"Generating {wanted - have:,} orders (have {have:,})...")
         started = time.perf_counter()
-        generate(args.orders - have, chunk=args.chunk)
+        generate(wanted - have, chunk=chunk)
         print(f"  done in {time.perf_counter() - started:,.0f} s")
-    print(f"Measuring {args.requests} requests per page over {Order.objects.count():,} orders:")
-    measure(args.requests)
+    return Order.objects.count()
 
 
 if __name__ == "__main__":

@@ -14,21 +14,16 @@ from __future__ import annotations
 
 import argparse
 import io
-import os
 import random
-import resource
-import shutil
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 
-
-def rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+from benchkit import finish, fresh_django, rss_mb  # noqa: E402 - bench/ is not a package
 
 
 def write_csv(path: Path, lines: int, *, price_shift: int = 0) -> None:
@@ -47,22 +42,9 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="Keep the temporary data folder.")
     args = parser.parse_args()
 
-    workdir = Path(tempfile.mkdtemp(prefix="saleschannel-bench-"))
-    os.environ["SALESCHANNEL_DATA_DIR"] = str(workdir / "data")
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "saleschannel.settings")
-    os.environ.setdefault("LOG_LEVEL", "WARNING")
-    import django
-
-    django.setup()
+    workdir = fresh_django()
     from django.core.management import call_command
     from django.db import connection
-
-    if connection.vendor == "postgresql":
-        print("PostgreSQL: flushing the benchmark database", flush=True)
-    call_command("migrate", verbosity=0)
-    if connection.vendor == "postgresql":
-        call_command("flush", interactive=False, verbosity=0)
-        call_command("migrate", verbosity=0)
 
     from saleschannel.catalog.models import Product, ProductChange, Store
 
@@ -97,10 +79,7 @@ def main() -> None:
     worst, peak = max(timings), rss_mb()
     verdict = "OK" if worst <= 60 and peak <= 300 else "OVER TARGET"
     print(f"slowest import {worst:.1f} s (target ≤ 60 s), peak RSS {peak:.0f} MB (target ≤ 300 MB): {verdict}")
-    if args.keep:
-        print(f"data kept in {workdir}")
-    else:
-        shutil.rmtree(workdir, ignore_errors=True)
+    finish(workdir, keep=args.keep)
 
 
 if __name__ == "__main__":

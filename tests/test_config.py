@@ -161,3 +161,18 @@ def test_processes_starting_together_all_read_the_same_complete_file(tmp_path):
     assert (tmp_path / "race.key").read_bytes() == keys[0]
     assert oct((tmp_path / "race.key").stat().st_mode & 0o777) == "0o600"
     assert [path.name for path in tmp_path.iterdir()] == ["race.key"]  # no temporary file left behind
+
+
+def test_a_process_starting_django_does_not_load_the_rest_api_framework(tmp_path):
+    """The worker and the commands load every app: the REST API's framework (django-ninja and pydantic, about
+    14 MB and 130 ms) waits for the first API request. The api app's tasks and webhooks must not import it."""
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+    env.update(SALESCHANNEL_DATA_DIR=str(tmp_path / "var"), DJANGO_SETTINGS_MODULE="saleschannel.settings")
+    probe = ("import sys, django; django.setup(); from saleschannel.api import tasks, webhooks; "
+             "print(sorted(m for m in ('ninja', 'pydantic') if m in sys.modules))")
+    result = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "[]"

@@ -123,6 +123,24 @@ def listings_read_start(*, store: AmazonStore, marketplace_id: str | None, actor
     return read
 
 
+def listings_reads_resume(*, now=None) -> int:
+    """Enqueue again every read queued or reading for longer than ``STALE_AFTER`` without a change: its worker
+    stopped (a killed worker loses the task it was running) or its task was never enqueued. Run every ten minutes
+    by ``tasks.amazon_listings_reads_resume``, so that a page following such a read gets its answer without anyone
+    starting a new read. Returns how many were enqueued."""
+    now = now or timezone.now()
+    enqueued = 0
+    for read_id in ListingsRead.objects.filter(state__in=ACTIVE_STATES, updated_at__lt=now - STALE_AFTER) \
+            .values_list("pk", flat=True):
+        with transaction.atomic():
+            touched = ListingsRead.objects.filter(pk=read_id, state__in=ACTIVE_STATES,
+                                                  updated_at__lt=now - STALE_AFTER).update(updated_at=now)
+            if touched:
+                _run_on_commit(read_id)
+                enqueued += 1
+    return enqueued
+
+
 def _claim(read_id: int) -> ListingsRead | None:
     with transaction.atomic():
         read = ListingsRead.objects.select_for_update().filter(pk=read_id).first()

@@ -99,6 +99,14 @@ def amazon_housekeeping() -> dict:
     return {"redacted": redact_personal_data(), "purged": purge_old_logs()}
 
 
+@db_periodic_task(crontab(minute="*/10"))
+def amazon_listings_reads_resume() -> int:
+    """Every 10 minutes: enqueue again the listings reads whose worker stopped (idempotent)."""
+    from saleschannel.amazon import listings_jobs  # imported here: the cycle named in amazon_listings_read
+
+    return listings_jobs.listings_reads_resume()
+
+
 @db_periodic_task(crontab(minute="*/5"))
 def amazon_ship_by_alerts() -> int:
     """Every 5 minutes: alert operators about orders newly within their store's ship-by threshold (once each)."""

@@ -14,8 +14,8 @@ The key's row is written in the same database transaction as the action itself:
 
 A response is kept whatever its status below 500 (a 409 or 422 replays too: retrying the same request cannot
 change the answer of the rules it met), except the refusals that happen before the action runs (401, 403, 429),
-which are not stored. Keys are per user and kept ``KEY_LIFETIME`` (24 h); ``purge_expired`` deletes older ones
-(hourly, from the worker).
+which are not stored. Keys are per user and kept ``KEY_LIFETIME`` (24 h); ``idempotency_keys.purge_expired``
+deletes older ones (hourly, from the worker).
 """
 
 from __future__ import annotations
@@ -23,7 +23,6 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from datetime import timedelta
 from functools import wraps
 
 from django.db import IntegrityError, transaction
@@ -33,10 +32,10 @@ from django.utils.translation import gettext as _
 
 from saleschannel.api.auth import bearer_token, check_rate
 from saleschannel.api.errors import ApiProblem, problem_response
+from saleschannel.api.idempotency_keys import KEY_LIFETIME
 from saleschannel.api.models import IdempotencyKey
 
 HEADER = "Idempotency-Key"
-KEY_LIFETIME = timedelta(hours=24)
 KEY_PATTERN = re.compile(r"[\x21-\x7e]{1,255}")  # visible ASCII, no spaces
 NOT_STORED = frozenset({401, 403, 429})
 WRITE_METHODS = frozenset({"POST", "PATCH"})
@@ -73,11 +72,6 @@ def _earlier(request, *, user, key: str, digest: str):
             request, 422, _("This Idempotency-Key was used with another request; use a new key for a new request."),
             code="idempotency_key_reused", field=HEADER)
     return _replay(record)
-
-
-def purge_expired(*, now=None) -> int:
-    cutoff = (now or timezone.now()) - KEY_LIFETIME
-    return IdempotencyKey.objects.filter(created_at__lt=cutoff).delete()[0]
 
 
 def _atomic(run, request, *args, **kwargs):

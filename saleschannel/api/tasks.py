@@ -6,7 +6,7 @@ from __future__ import annotations
 from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, db_task
 
-from saleschannel.api.idempotency import purge_expired
+from saleschannel.api.idempotency_keys import purge_expired
 from saleschannel.api.webhook_sending import webhook_delivery_attempt, webhooks_sweep
 
 

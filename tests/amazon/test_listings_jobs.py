@@ -10,7 +10,7 @@ import pytest
 from django.conf import settings
 from django.utils import timezone
 
-from saleschannel.amazon import listings, listings_jobs
+from saleschannel.amazon import listings, listings_jobs, tasks
 from saleschannel.amazon.listings_models import ListingsRead, ListingsReadState
 from saleschannel.amazon.tasks import amazon_listings_read
 from saleschannel.core.roles import ADMINISTRATOR, OPERATOR, VIEWER
@@ -134,6 +134,27 @@ def test_a_read_whose_worker_stopped_is_taken_up_by_the_next_start(amazon_store,
     assert again.pk == read.pk
     read.refresh_from_db()
     assert read.state == ListingsReadState.DONE and ListingsRead.objects.count() == 1
+
+
+def test_the_sweep_takes_up_reads_whose_worker_stopped_and_leaves_the_others(amazon_store, sandbox,
+                                                                            django_capture_on_commit_callbacks):
+    sandbox.set_listings("US", [{"sku": "SWEPT-1", "title": "Pot", "price": "3.10", "quantity": 1}])
+    stopped = listings_jobs.listings_read_start(store=amazon_store, marketplace_id=US, actor=None)
+    ListingsRead.objects.filter(pk=stopped.pk).update(
+        state=ListingsReadState.READING, updated_at=timezone.now() - listings_jobs.STALE_AFTER - timedelta(1))
+    recent = ListingsRead.objects.create(store=amazon_store, marketplace_id="A2EUQ1WTGCTBG2",
+                                         state=ListingsReadState.READING)
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        assert tasks.amazon_listings_reads_resume.call_local() == 1
+    assert len(callbacks) == 1
+    stopped.refresh_from_db()
+    recent.refresh_from_db()
+    assert stopped.state == ListingsReadState.DONE and "SWEPT-1" in {
+        listing.seller_sku for listing in listings_jobs.listings_load(stopped.token)[1]}
+    assert recent.state == ListingsReadState.READING  # its worker may still be waiting for Amazon
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        assert listings_jobs.listings_reads_resume() == 0
+    assert callbacks == []
 
 
 def test_the_htmx_fragment_polls_then_redirects_to_the_preview(amazon_store, sandbox):

@@ -10,7 +10,7 @@ import pytest
 from django.utils import timezone
 
 from saleschannel.api import orders as api_orders
-from saleschannel.api.idempotency import purge_expired
+from saleschannel.api.idempotency_keys import purge_expired
 from saleschannel.api.models import IdempotencyKey
 from saleschannel.api.tasks import api_idempotency_purge
 from saleschannel.sales.models import Invoice, Shipment

@@ -62,9 +62,10 @@ def browser():
     return shared_browser()
 
 
-@pytest.fixture
-def page(browser, request):
-    context = browser.new_context(accept_downloads=True, viewport={"width": 1400, "height": 1000}, locale="en-US")
+def browser_page(browser, request, **options):
+    """A page in a context of its own (``options`` go to ``browser.new_context``) for a fixture to ``yield from``;
+    when the test failed, a full-page picture of it is saved under test-artifacts/."""
+    context = browser.new_context(**options)
     context.set_default_timeout(15_000)
     page = context.new_page()
     yield page
@@ -74,3 +75,9 @@ def page(browser, request):
         name = re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.nodeid)
         page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
     context.close()
+
+
+@pytest.fixture
+def page(browser, request):
+    yield from browser_page(browser, request, accept_downloads=True, viewport={"width": 1400, "height": 1000},
+                            locale="en-US")

@@ -4,20 +4,18 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 
 import pytest
-from django.contrib.auth import get_user_model
 from playwright.sync_api import expect
 
 from saleschannel.catalog.models import Product
-from saleschannel.core.roles import OPERATOR, assign_role
+from saleschannel.core.roles import OPERATOR
 from saleschannel.sales.models import Order, Shipment
 from tests import factories
+from tests.browser.signing_in import make_browser_user, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-PASSWORD = "Browser-pass-2026"
 
 
 @pytest.fixture
@@ -40,8 +38,7 @@ def shop(transactional_db, settings, tmp_path):
         billing_address=dict(factories.ADDRESS, first_name="Bruno", last_name="Durand"),
         origin="amazon", external_order_number="114-5555555-6666666",
     )
-    user = get_user_model().objects.create_user(username="olivia", password=PASSWORD)
-    assign_role(user=user, role=OPERATOR)
+    make_browser_user("olivia", OPERATOR)
     return {"main": main, "other": other, "tshirt": tshirt, "mail": tmp_path / "mail"}
 
 
@@ -54,11 +51,7 @@ def test_a_day_in_the_back_office(live_server, page, shop):
     page.on("dialog", lambda dialog: dialog.accept())
 
     # Sign in.
-    page.goto(f"{live_server.url}/sales/orders/")
-    expect(page).to_have_url(re.compile(r"/login/"))
-    page.fill("#id_username", "olivia")
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit]")
+    sign_in(page, live_server, "/sales/orders/", "olivia")
     expect(page.locator("h1")).to_have_text("Orders")
 
     # Find the order by keyword (a SKU), then by filters.

@@ -28,7 +28,7 @@ from playwright.sync_api import expect
 
 from saleschannel.amazon.models import AmazonOrder, AmazonOrderStatus, OutboxKind, OutboxMessage, OutboxState
 from saleschannel.amazon.sync import sync_store
-from saleschannel.core.roles import OPERATOR, assign_role
+from saleschannel.core.roles import OPERATOR
 from saleschannel.sales.models import Order, OrderState
 from saleschannel.sales.services import shipment_create
 from tests import factories
@@ -41,7 +41,8 @@ from tests.amazon.conftest import (  # noqa: F401 (fixtures)
     settle,
 )
 from tests.amazon.test_outbound import deliver_until_done
-from tests.browser.conftest import ARTIFACTS
+from tests.browser.conftest import ARTIFACTS, browser_page
+from tests.browser.signing_in import make_browser_user, sign_in
 
 ROOT = Path(__file__).resolve().parents[2]
 GUIDE = ROOT / "docs" / "operator-guide.md"
@@ -63,7 +64,6 @@ SCREENSHOTS = (
     "outbox.png",
 )
 
-PASSWORD = "Guide-pass-2026"
 S = AmazonOrderStatus
 
 
@@ -105,16 +105,7 @@ def test_guide_references_exactly_the_screenshots():
 @pytest.fixture
 def guide_page(browser, request):
     """A 1440×900 page in English (the guide's size); a failing step leaves a full-page picture in test-artifacts/."""
-    context = browser.new_context(viewport=VIEWPORT, locale="en-US", timezone_id="UTC")
-    context.set_default_timeout(15_000)
-    page = context.new_page()
-    yield page
-    report = getattr(request.node, "rep_call", None)
-    if report is not None and report.failed:
-        ARTIFACTS.mkdir(exist_ok=True)
-        name = re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.nodeid)
-        page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
-    context.close()
+    yield from browser_page(browser, request, viewport=VIEWPORT, locale="en-US", timezone_id="UTC")
 
 
 @pytest.fixture
@@ -135,8 +126,7 @@ def shop(sandbox, amazon_store, commerce_store):  # noqa: F811
     error = AmazonOrder.objects.get(amazon_order_id=error_id)
     assert error.status == S.ERROR
 
-    user = get_user_model().objects.create_user(username="olivia", password=PASSWORD)
-    assign_role(user=user, role=OPERATOR)
+    user = make_browser_user("olivia", OPERATOR)
 
     # Chloé's order is shipped in Commerce with a tracking number; the outbox confirms it on Amazon, and the next
     # sync brings Amazon's new status back (Shipped: the Amazon order is Completed).
@@ -186,10 +176,7 @@ def test_operator_guide_screens(live_server, guide_page, shop, amazon_store):  #
         taken.append(name)
 
     # Sign in: the dashboard, with the banner about the order that cannot be imported.
-    page.goto(f"{live_server.url}/")
-    page.fill("#id_username", "olivia")
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit]")
+    sign_in(page, live_server, "/", "olivia")
     expect(page.locator("h1")).to_have_text("Dashboard")
     expect(page.locator("#notices")).to_contain_text("has orders that cannot be imported")
     expect(page.locator(f'#notices a:text("{amazon_store.name}")')).to_be_visible()

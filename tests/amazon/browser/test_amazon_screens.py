@@ -5,17 +5,16 @@ from __future__ import annotations
 import re
 
 import pytest
-from django.contrib.auth import get_user_model
 from playwright.sync_api import expect
 
 from saleschannel.amazon.models import AmazonOrder, AmazonOrderStatus, OutboxMessage, OutboxState
 from saleschannel.amazon.sync import sync_store
-from saleschannel.core.roles import OPERATOR, assign_role
+from saleschannel.core.roles import OPERATOR
 from tests.amazon.conftest import settle
+from tests.browser.signing_in import make_browser_user, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-PASSWORD = "Browser-pass-2026"
 S = AmazonOrderStatus
 
 
@@ -29,17 +28,13 @@ def imported(sandbox, amazon_store):
     settle()
     run = sync_store(store=amazon_store)
     assert run.orders_created == 3, list(AmazonOrder.objects.values_list("import_error", flat=True))
-    user = get_user_model().objects.create_user(username="olivia", password=PASSWORD)
-    assign_role(user=user, role=OPERATOR)
+    make_browser_user("olivia", OPERATOR)
     return {AmazonOrder.objects.get(amazon_order_id=i).buyer_name: AmazonOrder.objects.get(amazon_order_id=i)
             for i in ids}
 
 
 def _sign_in(page, live_server, path: str):
-    page.goto(f"{live_server.url}{path}")
-    page.fill("#id_username", "olivia")
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit]")
+    sign_in(page, live_server, path, "olivia")
     expect(page).to_have_url(re.compile(re.escape(path) + "$"))
 
 
@@ -144,8 +139,7 @@ def test_address_correction_enables_save_order_only_after_a_change(live_server, 
 def test_order_settings_grey_out_and_warn_as_you_type(live_server, page, amazon_store):
     from saleschannel.core.roles import ADMINISTRATOR
 
-    user = get_user_model().objects.create_user(username="olivia", password=PASSWORD)
-    assign_role(user=user, role=ADMINISTRATOR)
+    make_browser_user("olivia", ADMINISTRATOR)
     _sign_in(page, live_server, f"/amazon/stores/{amazon_store.pk}/settings/")
     custom = page.locator("#id_custom_processing_status")
     warning = page.locator("#frequency-warning")

@@ -7,17 +7,16 @@ import re
 from datetime import timedelta
 
 import pytest
-from django.contrib.auth import get_user_model
 from playwright.sync_api import expect
 
 from saleschannel.amazon.models import AmazonOrder
 from saleschannel.amazon.sync import sync_store
-from saleschannel.core.roles import OPERATOR, assign_role
+from saleschannel.core.roles import OPERATOR
 from tests.amazon.conftest import Clock, settle
+from tests.browser.signing_in import make_browser_user, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-PASSWORD = "Browser-pass-2026"
 
 
 def test_ship_by_filter_badges_and_dashboard_counts(live_server, page, sandbox, amazon_store):
@@ -27,13 +26,9 @@ def test_ship_by_filter_badges_and_dashboard_counts(live_server, page, sandbox, 
     assert sync_store(store=amazon_store).orders_created == 2
     orders = list(AmazonOrder.objects.filter(amazon_order_id__in=ids))
     assert all(o.latest_ship_date and o.earliest_ship_date and o.latest_delivery_date for o in orders)
-    user = get_user_model().objects.create_user(username="olivia", password=PASSWORD)
-    assign_role(user=user, role=OPERATOR)
+    make_browser_user("olivia", OPERATOR)
 
-    page.goto(f"{live_server.url}/amazon/orders/")
-    page.fill("#id_username", "olivia")
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit]")
+    sign_in(page, live_server, "/amazon/orders/", "olivia")
     expect(page).to_have_url(re.compile(r"/amazon/orders/$"))
     page.select_option("#id_ship_by", "48h")
     page.click("#apply-filters")

@@ -8,19 +8,18 @@ from __future__ import annotations
 import re
 
 import pytest
-from django.contrib.auth import get_user_model
 from playwright.sync_api import expect
 
 from saleschannel.amazon.models import AmazonOrder, AmazonOrderStatus, AmazonStore
 from saleschannel.amazon.sync import sync_store
 from saleschannel.catalog.models import Product
-from saleschannel.core.roles import ADMINISTRATOR, OPERATOR, assign_role
+from saleschannel.core.roles import ADMINISTRATOR, OPERATOR
 from saleschannel.sandbox.catalog import DEFAULT_SKUS
 from tests.amazon.conftest import TIME_SCALE, US, settle
+from tests.browser.signing_in import make_browser_user, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-PASSWORD = "Browser-pass-2026"
 
 
 def test_import_listings_creates_products_and_the_error_order_is_imported(live_server, page, sandbox,
@@ -33,14 +32,10 @@ def test_import_listings_creates_products_and_the_error_order_is_imported(live_s
     settle()
     sync_store(store=amazon_store)
     assert AmazonOrder.objects.get(amazon_order_id=order_id).status == AmazonOrderStatus.ERROR
-    user = get_user_model().objects.create_user(username="olivia", password=PASSWORD)
-    assign_role(user=user, role=OPERATOR)
+    make_browser_user("olivia", OPERATOR)
 
     path = f"/amazon/stores/{amazon_store.pk}/listings/"
-    page.goto(f"{live_server.url}{path}")
-    page.fill("#id_username", "olivia")
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit]")
+    sign_in(page, live_server, path, "olivia")
     expect(page).to_have_url(re.compile(re.escape(path) + "$"))
     page.click('#read-listings button[type=submit]')
     expect(page.locator("#listings-preview")).to_be_visible()
@@ -67,16 +62,12 @@ def test_from_an_empty_database_the_back_office_alone_onboards_the_sandbox_selle
     """Connect the sandbox seller on the "Add Amazon Store" form, follow "Import your listings", create the products
     from the preview, then "Import orders now": every order gets its Commerce order, none is in Error."""
     assert not Product.objects.exists() and not AmazonStore.objects.exists()
-    user = get_user_model().objects.create_user(username="amelie", password=PASSWORD)
-    assign_role(user=user, role=ADMINISTRATOR)
+    make_browser_user("amelie", ADMINISTRATOR)
     listed = {"ONBOARD-KETTLE": ("Bouilloire émaillée", "42.00"), "ONBOARD-CUP": ("Tasse en grès", "9.50")}
     sandbox.set_listings("US", [{"sku": sku, "title": title, "price": price, "quantity": 20}
                                 for sku, (title, price) in listed.items()])
 
-    page.goto(f"{live_server.url}/amazon/")
-    page.fill("#id_username", "amelie")
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit]")
+    sign_in(page, live_server, "/amazon/", "amelie")
     page.click("#add-store")
     creds = sandbox.credentials
     page.fill("#id_name", "Sandbox US")

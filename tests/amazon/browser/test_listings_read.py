@@ -6,26 +6,20 @@ from __future__ import annotations
 import re
 
 import pytest
-from django.contrib.auth import get_user_model
 from playwright.sync_api import expect
 
 from saleschannel.amazon import listings, listings_jobs
 from saleschannel.amazon.listings_models import ListingsRead
-from saleschannel.core.roles import OPERATOR, assign_role
+from saleschannel.core.roles import OPERATOR
 from tests.amazon.conftest import US
+from tests.browser.signing_in import make_browser_user, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-PASSWORD = "Browser-pass-2026"
-
 
 def _login(page, live_server, path: str) -> None:
-    user = get_user_model().objects.create_user(username="olivia", password=PASSWORD)
-    assign_role(user=user, role=OPERATOR)
-    page.goto(f"{live_server.url}{path}")
-    page.fill("#id_username", "olivia")
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit]")
+    make_browser_user("olivia", OPERATOR)
+    sign_in(page, live_server, path, "olivia")
 
 
 def test_the_page_polls_the_read_then_shows_the_preview(live_server, page, sandbox, amazon_store):

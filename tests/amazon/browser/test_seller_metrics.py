@@ -6,15 +6,14 @@ from __future__ import annotations
 import re
 
 import pytest
-from django.contrib.auth import get_user_model
 from playwright.sync_api import expect
 
-from saleschannel.core.roles import VIEWER, assign_role
+from saleschannel.core.roles import VIEWER
 from tests.amazon.test_metrics import UPS, _import, _ship, amazon_store, later  # noqa: F401
+from tests.browser.signing_in import make_browser_user, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-PASSWORD = "Browser-pass-2026"
 DAY = 86_400
 
 
@@ -23,14 +22,10 @@ def test_metrics_with_their_orders(live_server, page, sandbox, amazon_store, sta
     _ship(on_time, UPS, staff_user)
     later(3 * DAY)
     _ship(late, UPS, staff_user)
-    user = get_user_model().objects.create_user(username="vera", password=PASSWORD)
-    assign_role(user=user, role=VIEWER)
+    make_browser_user("vera", VIEWER)
 
     path = f"/amazon/stores/{amazon_store.pk}/"
-    page.goto(f"{live_server.url}{path}")
-    page.fill("#id_username", "vera")
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit]")
+    sign_in(page, live_server, path, "vera")
     expect(page).to_have_url(re.compile(re.escape(path) + "$"))
 
     lsr = page.locator('#seller-metrics tr[data-metric="lsr_30"]')
