@@ -89,6 +89,14 @@ def test_cli_expires_in_days(operator, capsys):
     assert "expired" in capsys.readouterr().out
 
 
+def test_cli_says_when_a_token_never_expires(operator, capsys):
+    call_command("api", "token", "create", "--user", operator.username, "--name", "Forever")
+    assert "(Operator), never expires." in capsys.readouterr().out
+    call_command("api", "token", "create", "--user", operator.username, "--name", "Week", "--expires-days", "7")
+    week = ApiToken.objects.get(name="Week")
+    assert f"expires {timezone.localtime(week.expires_at):%Y-%m-%d %H:%M}." in capsys.readouterr().out
+
+
 def test_cli_create_list_revoke(operator, capsys):
     call_command("api", "token", "create", "--user", operator.username, "--name", "WMS", "--expires-days", "7")
     out = capsys.readouterr().out

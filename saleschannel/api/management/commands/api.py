@@ -81,7 +81,8 @@ class Command(BaseCommand):
         new = tokens.token_create(user=user, name=options["name"], expires_days=options["expires_days"])
         token = new.token
         self.stdout.write(f"Created API token {token.pk} \"{token.name}\" for {user.get_username()} "
-                          f"({role_of(user) or 'no role'}), expires {_when(token.expires_at)}.")
+                          f"({role_of(user) or 'no role'}), "
+                          + (f"expires {_when(token.expires_at)}." if token.expires_at else "never expires."))
         self.stdout.write("Copy it now: it will not be shown again.")
         self.stdout.write(new.secret)
 
