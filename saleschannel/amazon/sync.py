@@ -21,10 +21,8 @@ its mirror ``mirror.py``, the store's lock ``locks.py``.
 
 from __future__ import annotations
 
-import gc
 import logging
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -65,6 +63,7 @@ from saleschannel.amazon.spapi.errors import UnreadableOrder
 from saleschannel.amazon.spapi.gateway import AmazonError, Gateway
 from saleschannel.amazon.spapi.normalise import AmazonOrderData, OrdersQuery
 from saleschannel.core import events as domain_events
+from saleschannel.core.collector import rarer_garbage_collections
 from saleschannel.core.i18n import gettext as _
 from saleschannel.sales.services import statuses_cached
 
@@ -76,24 +75,6 @@ OVERLAP = timedelta(minutes=5)
 SAFETY_LAG = timedelta(minutes=2, seconds=15)
 INITIAL_LOOKBACK = timedelta(days=1)
 RETRY_BATCH = 200
-GC_FIRST_GENERATION = 50_000  # allocations between two collections of the youngest objects during a pass
-
-
-@contextmanager
-def rarer_garbage_collections(first_generation: int = GC_FIRST_GENERATION) -> Iterator[None]:
-    """Let Python's cycle collector run less often during a sync pass.
-
-    A page builds thousands of short-lived model instances; with the default threshold (700 allocations) the
-    collector runs hundreds of times per page, each time walking objects that are about to be freed anyway, which
-    cost about a third of the import's time. The pass frees its objects page by page, so the cycles it leaves
-    behind stay bounded; the previous thresholds come back afterwards.
-    """
-    previous = gc.get_threshold()
-    gc.set_threshold(max(first_generation, previous[0]), *previous[1:])
-    try:
-        yield
-    finally:
-        gc.set_threshold(*previous)
 
 
 # --- Sync pass -----------------------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ JPY (and a few others) have no minor unit, so an amount in yen is always a whole
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal, InvalidOperation, localcontext
 from functools import cache
 
@@ -96,11 +97,30 @@ def format_money(amount: Decimal | None, currency: str, *, locale: str | None = 
     places = minor_units(code)
     value = amount if isinstance(amount, Decimal) else Decimal(str(amount))
     reader = babel_locale(locale)
+    if value.is_finite() and in_range(value):
+        writer = _money_writer(reader, code, places)
+        if writer is not None:  # the usual case: the same text as Babel's, without its per-call cost
+            return writer(value.quantize(quantum(code), rounding=ROUND_HALF_UP))
     with localcontext() as context:  # room for every digit: ``1e30`` would not quantize in the default context
         if value.is_finite():
             context.prec = max(context.prec, value.adjusted() + places + 2)
             value = value.quantize(quantum(code), rounding=ROUND_HALF_UP)
         return _currency_pattern(reader, places).apply(value, reader, currency=code, currency_digits=False)
+
+
+def money_formatter(currency: str, *, locale: str | None = None) -> Callable[[Decimal | None], str]:
+    """``format_money`` for many amounts of one currency in one locale (pages of 10,000 lines): the locale and the
+    writer are looked up once; every amount gets the same text as from ``format_money``."""
+    code = (currency or "").upper() or "XXX"
+    the_quantum = quantum(code)
+    writer = _money_writer(babel_locale(locale), code, minor_units(code))
+
+    def write(amount: Decimal | None) -> str:
+        if writer is not None and type(amount) is Decimal and amount.is_finite() and in_range(amount):
+            return writer(amount.quantize(the_quantum, rounding=ROUND_HALF_UP))
+        return format_money(amount, currency, locale=locale)
+
+    return write
 
 
 def format_number(value, *, locale: str | None = None, places: int | None = None) -> str:
@@ -123,3 +143,47 @@ def _currency_pattern(locale: Locale, places: int) -> NumberPattern:
     pattern = copy.copy(locale.currency_formats["standard"])
     pattern.frac_prec = (places, places)
     return pattern
+
+
+# Amounts a fast writer must write exactly as Babel does before it is used (signs, zero, grouping, the largest).
+_PROBES = ("0", "-0", "1", "-1", "0.5", "-0.05", "12.34", "999", "1000", "-1234.5", "12345.67", "1234567.89",
+           "-98765432101.99", str(MAX_AMOUNT), str(-MAX_AMOUNT))
+
+
+@cache
+def _money_writer(locale: Locale, code: str, places: int):
+    """A writer of quantized amounts of ``code`` giving Babel's text for ``locale`` (Babel's pattern costs about
+    50 µs an amount: 60,000 amounts on a 10,000-line order page), or None when this locale's pattern is not the
+    simple case it handles (3-digit groups, the sign and symbol around the number): then Babel writes every amount.
+    The writer is checked against Babel on ``_PROBES`` first, so it is never used where it would differ."""
+    pattern = _currency_pattern(locale, places)
+    if tuple(pattern.grouping) != (3, 3):
+        return None
+    decimal, group = numbers.get_decimal_symbol(locale), numbers.get_group_symbol(locale)
+    table = str.maketrans({",": group, ".": decimal})
+    spec = f",.{places}f"
+
+    def babel(value: Decimal) -> str:
+        return pattern.apply(value, locale, currency=code, currency_digits=False)
+
+    one = Decimal(1).quantize(quantum(code))
+    body = format(one, spec).translate(table)
+    affixes = []
+    for text in (babel(one), babel(-one)):
+        at = text.find(body)
+        if at < 0:
+            return None
+        affixes.append((text[:at], text[at + len(body):]))
+    (plus_prefix, plus_suffix), (minus_prefix, minus_suffix) = affixes
+
+    def write(value: Decimal) -> str:
+        digits = format(abs(value), spec).translate(table)
+        if value.is_signed():
+            return minus_prefix + digits + minus_suffix
+        return plus_prefix + digits + plus_suffix
+
+    for probe in _PROBES:
+        value = Decimal(probe).quantize(quantum(code), rounding=ROUND_HALF_UP)
+        if write(value) != babel(value):
+            return None
+    return write

@@ -15,7 +15,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from saleschannel.core.access import require
-from saleschannel.sales import pdf, selectors
+from saleschannel.core.collector import rarer_garbage_collections
+from saleschannel.sales import item_rows, pdf, selectors
 from saleschannel.sales.forms import DocumentGridFilterForm
 from saleschannel.sales.ids import parse_id
 from saleschannel.sales.models import CreditMemo, Invoice, Shipment
@@ -83,6 +84,7 @@ def _document_view(kind: str):
     model, permission = DOCUMENTS[kind][0], DOCUMENTS[kind][4]
 
     @require(permission)
+    @rarer_garbage_collections(collect=True)  # 10,000 lines: tens of thousands of objects (core.collector)
     def view(request, document_id: int):
         try:
             document = selectors.document_for_view(model, document_id)
@@ -93,7 +95,8 @@ def _document_view(kind: str):
         return render(request, "sales/document_view.html", {
             "kind": kind, "document": document, "order": order, "billing": addresses.get("billing"),
             "shipping": addresses.get("shipping"), "payment": getattr(order, "payment", None),
-            "lines": [line for line in document.items.all() if line.qty],
+            "lines": item_rows.document_rows([line for line in document.items.all() if line.qty], kind,
+                                             order.currency),
             "pdf_url": reverse(f"sales:{kind}_pdf", args=[document.pk]),
         })
 

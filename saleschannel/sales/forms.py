@@ -102,10 +102,6 @@ class QuantityInput(_FastRender, forms.NumberInput):
     pass
 
 
-class FastCheckboxInput(_FastRender, forms.CheckboxInput):
-    pass
-
-
 class OrderGridFilterForm(forms.Form):
     """The order grid's filters, read from the query string."""
 
@@ -154,11 +150,23 @@ class CommentForm(forms.Form):
         self.fields["status"].choices = choices
 
 
+# The checks of every document line but its limit, and of its "Return to Stock" checkbox (fields shared by the lines,
+# outside the forms: a field declared on a form would be one of its fields).
+_QUANTITY = forms.IntegerField(min_value=0)
+_STOCK = forms.BooleanField(required=False)
+
+
 class DocumentForm(forms.Form):
     """Base for the new invoice / shipment / credit memo pages: one quantity per order line.
 
-    ``qty_limit(item)`` says how many units of a line may go on the document; quantity fields are named
+    ``qty_limit(item)`` says how many units of a line may go on the document; quantity inputs are named
     ``qty_<order_item_id>`` and start at that limit, as in the reference back office.
+
+    The lines are not form fields (10,000 lines would be 10,000 fields to build, clean and render at tens of
+    microseconds each): they are read in one pass by ``_clean_lines`` with the checks and messages of an
+    ``IntegerField(min_value=0, max_value=limit)`` (the field itself checks any value that is not plain digits), and
+    written by ``line_inputs`` with that field's markup. A line with an error becomes a real field (``add_error``), so
+    its input, its message and ``form.errors`` are exactly Django's.
     """
 
     comment = forms.CharField(label=_("Comment Text"), widget=forms.Textarea(attrs={"rows": 3}), required=False)
@@ -167,21 +175,54 @@ class DocumentForm(forms.Form):
     def __init__(self, *args, order, **kwargs):
         self.order = order
         self.items = [item for item in order.items.all() if self.qty_limit(item) > 0]
+        self.line_items = {f"qty_{item.pk}": item for item in self.items}
         super().__init__(*args, **kwargs)
-        for item in self.items:
-            self.fields[f"qty_{item.pk}"] = forms.IntegerField(
-                label=item.sku, min_value=0, max_value=self.qty_limit(item), initial=self.qty_limit(item),
-                widget=QuantityInput(attrs={"class": "qty", "min": 0, "max": self.qty_limit(item)}),
-            )
 
     @staticmethod
     def qty_limit(item) -> int:
         raise NotImplementedError
 
+    def has_field(self, name: str) -> bool:
+        """True when ``name`` is a field or a line of the form (an error can be shown next to it)."""
+        return name in self.fields or name in self.line_items
+
+    def _line_field(self, item) -> forms.IntegerField:
+        limit = self.qty_limit(item)
+        return forms.IntegerField(
+            label=item.sku, min_value=0, max_value=limit, initial=limit,
+            widget=QuantityInput(attrs={"class": "qty", "min": 0, "max": limit}),
+        )
+
+    def add_error(self, field, error):
+        if field in self.line_items and field not in self.fields:
+            self.fields[field] = self._line_field(self.line_items[field])
+        super().add_error(field, error)
+
+    def _clean_fields(self):
+        super()._clean_fields()
+        self._clean_lines()
+
+    def _clean_lines(self) -> None:
+        for name, item in self.line_items.items():
+            raw, limit = self.data.get(name), self.qty_limit(item)
+            try:
+                if type(raw) is str and len(raw) < 10 and raw.isascii() and raw.isdigit():
+                    value = int(raw)  # the usual case: what the field would give, without its machinery
+                else:
+                    value = _QUANTITY.clean(raw)
+                if value > limit:
+                    MaxValueValidator(limit)(value)
+            except forms.ValidationError as error:
+                self.add_error(name, error)
+            else:
+                self.cleaned_data[name] = value
+
     def value(self, name: str):
         """A field's valid value, or its initial value while the form is not submitted (what the page shows)."""
         if self.is_bound:
             return self.cleaned_data.get(name)
+        if name in self.line_items:
+            return self.qty_limit(self.line_items[name])
         return self.get_initial_for_field(self.fields[name], name)
 
     def quantities(self) -> dict[int, int]:
@@ -195,9 +236,21 @@ class DocumentForm(forms.Form):
         of what the preview shows and the document then holds."""
         return {"quantities": self.quantities()}
 
-    def lines(self):
-        """(item, bound quantity field) pairs for the template."""
-        return [(item, self[f"qty_{item.pk}"]) for item in self.items]
+    def line_inputs(self):
+        """(item, quantity input, its errors) for every line: the input as ``_line_field``'s widget writes it."""
+        errors = self.errors if self.is_bound else {}
+        lines = []
+        for name, item in self.line_items.items():
+            if name in errors:
+                field = self[name]
+                lines.append((item, field.as_widget(), field.errors))
+                continue
+            value = self.data.get(name) if self.is_bound else self.qty_limit(item)
+            shown = "" if value is None or value == "" else f' value="{escape(value)}"'
+            lines.append((item, mark_safe(  # noqa: S308 - the only outside value is escaped
+                f'<input type="number" name="{name}"{shown} class="qty" min="0" max="{self.qty_limit(item)}" required'
+                f' id="id_{name}">'), None))
+        return lines
 
     def clean(self):
         cleaned = super().clean()
@@ -207,6 +260,7 @@ class DocumentForm(forms.Form):
 
 
 class InvoiceForm(DocumentForm):
+    kind = "invoice"
     empty_message = _("Enter a quantity to invoice for at least one item.")
 
     @staticmethod
@@ -215,6 +269,7 @@ class InvoiceForm(DocumentForm):
 
 
 class ShipmentForm(DocumentForm):
+    kind = "shipment"
     empty_message = _("Enter a quantity to ship for at least one item.")
 
     @staticmethod
@@ -253,6 +308,7 @@ TrackFormSet = forms.formset_factory(TrackForm, extra=0, max_num=20, absolute_ma
 
 
 class CreditMemoForm(DocumentForm):
+    kind = "creditmemo"
     empty_message = _("Enter a quantity to refund, a shipping refund or an adjustment refund.")
 
     def __init__(self, *args, order, **kwargs):
@@ -266,16 +322,29 @@ class CreditMemoForm(DocumentForm):
             _("Adjustment Refund"), currency=order.currency, required=False, min_value=0, initial=Decimal("0"))
         self.fields["adjustment_fee"] = money_field(
             _("Adjustment Fee"), currency=order.currency, required=False, min_value=0, initial=Decimal("0"))
-        for item in self.items:
-            self.fields[f"stock_{item.pk}"] = forms.BooleanField(
-                label=_("Return to Stock"), required=False, widget=FastCheckboxInput)
 
     @staticmethod
     def qty_limit(item) -> int:
         return item.qty_to_refund
 
-    def lines(self):
-        return [(item, self[f"qty_{item.pk}"], self[f"stock_{item.pk}"]) for item in self.items]
+    def _clean_lines(self) -> None:
+        super()._clean_lines()
+        for item in self.items:  # "Return to Stock": a checkbox (BooleanField, not required) per line
+            name = f"stock_{item.pk}"
+            self.cleaned_data[name] = _STOCK.clean(_STOCK.widget.value_from_datadict(self.data, None, name))
+
+    def line_inputs(self):
+        """(item, quantity input, its errors, "Return to Stock" checkbox) for every line."""
+        checked = {}
+        if self.is_bound:
+            read = _STOCK.widget.value_from_datadict
+            checked = {item.pk: read(self.data, None, f"stock_{item.pk}") for item in self.items}
+        return [
+            (item, qty, errors, mark_safe(  # noqa: S308 - ids only
+                f'<input type="checkbox" name="stock_{item.pk}" id="id_stock_{item.pk}"'
+                f'{" checked" if checked.get(item.pk) else ""}>'))
+            for item, qty, errors in super().line_inputs()
+        ]
 
     def document_input(self) -> dict:
         return {

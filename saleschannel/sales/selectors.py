@@ -10,6 +10,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from django.db import connection
 from django.db.models import (
     Case,
     Count,
@@ -24,6 +25,7 @@ from django.db.models import (
     Value,
     When,
 )
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Concat
 from django.utils import timezone
 from django.utils.translation import gettext
@@ -43,6 +45,7 @@ from saleschannel.sales.models import (
     Shipment,
     ShipmentItem,
 )
+from saleschannel.sales.search import contains_condition
 
 AMAZON_ORIGIN = "amazon"
 
@@ -99,6 +102,10 @@ def _exact_keyword_condition(word: str) -> Q | None:
     if not order_ids:
         return None
     if len(order_ids) <= MAX_LISTED_IDS:
+        if connection.vendor == "postgresql":
+            # One array parameter, not thousands: binding 4,000 parameters (twice: the count and the page) cost
+            # about 90 ms of the request in the driver, the query itself about 20 ms (bench/backoffice.py).
+            return Q(pk__in=RawSQL("SELECT unnest(%s::bigint[])", [order_ids]))  # noqa: S611 - ids as a parameter
         return Q(pk__in=order_ids)
     return Q(pk__in=with_sku)
 
@@ -109,7 +116,8 @@ def _keyword_condition(keyword: str) -> Q:
     A single word that is exactly an order number, an external order number, a customer email or a SKU finds those
     orders through indexes (what staff paste most of the time, and fast on a million orders). Anything else is a
     "contains" search: every word must be part of the order number, external order number, customer first or last
-    name or email (served by trigram indexes on PostgreSQL; a scan on SQLite).
+    name or email, ignoring case (``search.contains_condition``: trigram GIN indexes on PostgreSQL, an FTS5 trigram
+    table on SQLite for words of three characters or more).
     """
     words = keyword.split()
     if len(words) == 1:
@@ -117,14 +125,8 @@ def _keyword_condition(keyword: str) -> Q:
         if exact is not None:
             return exact
     condition = Q()
-    for word in keyword.split():
-        condition &= (
-            Q(number__icontains=word)
-            | Q(external_order_number__icontains=word)
-            | Q(customer_email__icontains=word)
-            | Q(customer_first_name__icontains=word)
-            | Q(customer_last_name__icontains=word)
-        )
+    for word in words:
+        condition &= contains_condition(word)
     return condition
 
 NAME_ANNOTATIONS = ("bill_to_name", "ship_to_name")
@@ -213,10 +215,11 @@ def order_for_view(order_id: int) -> Order:
     )
 
 def order_for_document(order_id: int) -> Order:
-    """An order with its items and addresses, for the new invoice / shipment / credit memo pages."""
+    """An order with its items and addresses, for the new invoice / shipment / credit memo pages (not the items'
+    products: the pages do not show them, and 10,000 lines would be 10,000 more objects to build)."""
     return (
         Order.objects.select_related("store", "payment")
-        .prefetch_related(Prefetch("items", queryset=OrderItem.objects.select_related("product")), "addresses")
+        .prefetch_related("items", "addresses")
         .get(pk=order_id)
     )
 

@@ -20,9 +20,10 @@ from django.views.decorators.http import require_POST
 
 from saleschannel.catalog.models import Store
 from saleschannel.core.access import forbidden, require
+from saleschannel.core.collector import rarer_garbage_collections
 from saleschannel.core.models import SavedGridView
 from saleschannel.core.money import format_money
-from saleschannel.sales import channels, document_views, grid, pdf, rules, selectors, services
+from saleschannel.sales import channels, document_views, grid, item_rows, pdf, rules, selectors, services
 from saleschannel.sales.errors import OrderActionError
 from saleschannel.sales.forms import (
     PAGE_SIZES,
@@ -37,6 +38,10 @@ from saleschannel.sales.models import Order
 from saleschannel.sales.responses import bad_request, pdf_response, safe_next
 
 logger = logging.getLogger(__name__)
+
+# The order and new-document pages of an order of 10,000 lines build tens of thousands of short-lived objects: the
+# cycle collector runs less often meanwhile (``core.collector``).
+LARGE_ORDER_PAGE = rarer_garbage_collections(collect=True)
 
 VIEW = "sales.view_order"
 PROCESS = "sales.process_order"
@@ -252,13 +257,6 @@ def _refusals(buttons: list[dict]) -> list[dict]:
     return [{"labels": ", ".join(labels), "reason": reason} for reason, labels in grouped.items()]
 
 
-def _order_items(order: Order) -> list:
-    items = list(order.items.all())
-    for item in items:
-        item.tax_percent_shown = rules.item_tax_percent(item)
-    return items
-
-
 def _order_context(request, order: Order, *, tab: str = "information", comment_form=None) -> dict:
     addresses = selectors.addresses_by_type(order)
     payment = getattr(order, "payment", None)
@@ -283,7 +281,7 @@ def _order_context(request, order: Order, *, tab: str = "information", comment_f
         "channel_badges": channel.badges(order),
         "status_label": status_labels.get(order.status, order.status),
         "status_labels": status_labels,
-        "items": _order_items(order),
+        "item_rows": item_rows.order_rows(order.items.all(), order.currency),
         "history": history,
         "comments": [entry for entry in history if entry.comment],
         "comment_form": comment_form or CommentForm(order=order),
@@ -293,6 +291,7 @@ def _order_context(request, order: Order, *, tab: str = "information", comment_f
 
 
 @require(VIEW)
+@LARGE_ORDER_PAGE
 def order_view(request, order_id: int):
     try:
         order = selectors.order_for_view(order_id)
@@ -381,7 +380,7 @@ def _apply_error(form, error: OrderActionError) -> None:
     """Show a service refusal next to its field when the form has it, else above the form."""
     field = error.field or ""
     for candidate in (field, f"qty_{field}", field.replace("quantities.", "qty_")):
-        if candidate and candidate in form.fields:
+        if candidate and form.has_field(candidate):
             form.add_error(candidate, error.message)
             return
     form.add_error(None, error.message)
@@ -405,7 +404,7 @@ def _document_page(request, order, form, template: str, *, invalid: bool = False
     context = {
         "order": order, "form": form, "billing": addresses.get("billing"), "shipping": addresses.get("shipping"),
         "payment": getattr(order, "payment", None), "money": lambda amount: format_money(amount, order.currency),
-        **extra,
+        "lines": item_rows.new_document_rows(form, order.currency), **extra,
     }
     invalid = invalid or (form.is_bound and bool(form.errors))
     return render(request, template, context, status=400 if invalid else 200)
@@ -427,6 +426,7 @@ def _preview(form, preview, order: Order) -> dict:
 
 
 @require(PROCESS)
+@LARGE_ORDER_PAGE
 def invoice_new(request, order_id: int):
     order, refused = _document_order(request, order_id, "invoice")
     if refused:
@@ -448,6 +448,7 @@ def invoice_new(request, order_id: int):
 
 
 @require(PROCESS)
+@LARGE_ORDER_PAGE
 def shipment_new(request, order_id: int):
     order, refused = _document_order(request, order_id, "ship")
     if refused:
@@ -483,6 +484,7 @@ def shipment_new(request, order_id: int):
 
 
 @require(PROCESS)
+@LARGE_ORDER_PAGE
 def creditmemo_new(request, order_id: int):
     order, refused = _document_order(request, order_id, "creditmemo")
     if refused:

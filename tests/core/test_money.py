@@ -5,7 +5,17 @@ from django.utils import translation
 from hypothesis import given
 from hypothesis import strategies as st
 
-from saleschannel.core.money import format_money, format_number, is_exact, minor_units, to_money
+from saleschannel.core.i18n import babel_locale
+from saleschannel.core.money import (
+    _currency_pattern,
+    format_money,
+    format_number,
+    is_exact,
+    minor_units,
+    money_formatter,
+    quantum,
+    to_money,
+)
 
 
 def test_jpy_has_no_minor_unit():
@@ -74,3 +84,18 @@ def test_sums_of_rounded_amounts_stay_exact(cents, currency):
     scale = Decimal(1).scaleb(-minor_units(currency))
     amounts = [to_money(Decimal(c) * scale, currency) for c in cents]
     assert is_exact(sum(amounts, Decimal(0)), currency)
+
+
+@pytest.mark.parametrize("language", ["en", "fr", "de", "ja", "hi", "de-ch"])
+@pytest.mark.parametrize("currency", ["USD", "EUR", "GBP", "JPY", "CHF", "INR"])
+@given(cents=st.integers(min_value=-(10**14) + 1, max_value=10**14 - 1))
+def test_money_formatter_writes_what_babel_writes(language, currency, cents):
+    """``money_formatter`` (and ``format_money``'s fast path) give the text of Babel's pattern (what ``format_money``
+    wrote before it had a fast path) for every amount a column holds, in locales the fast writer handles and in
+    those it leaves to Babel (Indian grouping, Swiss separators)."""
+    amount = (Decimal(cents) / 100).quantize(quantum(currency))
+    reader = babel_locale(language)
+    expected = _currency_pattern(reader, minor_units(currency)).apply(amount, reader, currency=currency,
+                                                                      currency_digits=False)
+    assert money_formatter(currency, locale=language)(amount) == expected
+    assert format_money(amount, currency, locale=language) == expected

@@ -293,7 +293,7 @@ def test_a_10000_line_order_is_shipped_and_printed(client, large, figures):
     assert pages > 100 and items[-1][1] in unwrapped(text) and "1Z999" in text
 
 
-@pytest.mark.slow  # ~11 s on SQLite, ~25 s on PostgreSQL (it invoices the 10,000 lines first)
+@pytest.mark.slow  # ~6 s on SQLite and on PostgreSQL (it invoices the 10,000 lines first)
 def test_a_10000_line_order_is_refunded_and_printed(client, large, figures):
     order, items = large
     services.invoice_create(order=order, actor="tests")
