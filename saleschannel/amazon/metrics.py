@@ -174,13 +174,16 @@ class _Records:
                                                 completed_at__gt=horizon)
         messages = list(accepted.values_list("amazon_order_id", "kind", "completed_at", "payload"))
         wanted = {m[0] for m in messages}
-        asked_items = set(AmazonOrderItem.objects.filter(order__in=mfn, buyer_requested_cancel=True)
+        read = mfn.filter(Q(purchase_date__gt=horizon) | Q(pk__in=wanted))
+        # Only the items of the orders read: over all of a store's orders, the lookup took 0.28 s at 300,000 Amazon
+        # orders (SQLite), on every order view and dashboard (bench/backoffice.py).
+        asked_items = set(AmazonOrderItem.objects.filter(order__in=read, buyer_requested_cancel=True)
                           .values_list("order_id", flat=True))
         self.orders: dict[int, _Order] = {}
         # The first confirmation over all time (an order's first package may be older than the horizon).
         first = Min("outbox_messages__completed_at", filter=Q(outbox_messages__kind=OutboxKind.SHIPMENT,
                                                               outbox_messages__state=OutboxState.ACCEPTED))
-        rows = mfn.filter(Q(purchase_date__gt=horizon) | Q(pk__in=wanted)).annotate(first=first).values_list(
+        rows = read.annotate(first=first).values_list(
             "pk", "purchase_date", "latest_ship_date", "amazon_status", "buyer_cancel_requested", "first")
         for pk, purchased, latest_ship, status, asked, confirmed in rows:
             self.orders[pk] = _Order(pk, purchased, latest_ship, status == AmazonOrderStatus.PENDING,

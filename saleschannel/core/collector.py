@@ -10,12 +10,10 @@ from __future__ import annotations
 
 import gc
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 GC_FIRST_GENERATION = 50_000  # allocations between two collections of the youngest objects during such work
-LONG_BLOCK = 0.1  # seconds: a block that ran longer built many objects (a 10,000-line order's page, not a usual one)
 
 _lock = threading.Lock()
 _depth = 0
@@ -28,12 +26,14 @@ def rarer_garbage_collections(first_generation: int = GC_FIRST_GENERATION, *, co
     """Let the collector run less often inside the block; the previous thresholds come back when the last block
     open in the process ends (the thresholds are the process's: requests served by several threads overlap).
 
-    ``collect``: after a long block (``LONG_BLOCK``), collect once, so that what it left in reference cycles (a
-    request's model instances and their caches) is freed at once rather than by some later full collection: one
-    collection instead of the several the default thresholds would have run, without the process's memory growing
-    from request to request. A usual page (a few tens of milliseconds) is not held up by a collection."""
+    ``collect``: after a block that built many objects (the youngest generation was collected meanwhile, so at
+    least ``first_generation`` more objects were alive at some point), collect once, so that what it left in
+    reference cycles (a request's model instances and their caches) is freed at once rather than by some later full
+    collection: one collection instead of the several the default thresholds would have run, without the process's
+    memory growing from request to request. The test is the work done, not the time taken: a usual page that is slow
+    because the machine is busy is not held up further by a full collection."""
     global _depth, _previous
-    started = time.monotonic()
+    collections_before = gc.get_stats()[0]["collections"]
     with _lock:
         if _depth == 0:
             _previous = gc.get_threshold()
@@ -46,5 +46,5 @@ def rarer_garbage_collections(first_generation: int = GC_FIRST_GENERATION, *, co
             _depth -= 1
             if _depth == 0:
                 gc.set_threshold(*_previous)
-        if collect and time.monotonic() - started >= LONG_BLOCK:
+        if collect and gc.get_stats()[0]["collections"] > collections_before:
             gc.collect()

@@ -243,3 +243,19 @@ def test_parse_rejects_a_malformed_report():
         "rate": 0.01, "status": "GOOD", "targetValue": 0.025, "targetCondition": "LESS_THAN", "orderCount": 100,
         "cancellationCount": 1, "reportingDateRange": {"reportingDateFrom": "a", "reportingDateTo": "b"}}}]}))
     assert parsed["X"]["preFulfillmentCancellationRate"]["counts"] == {"orderCount": 100, "cancellationCount": 1}
+
+
+def test_the_cancel_projection_reads_only_the_orders_of_its_window(sandbox, amazon_store):
+    """The Cancel dialog of every Amazon order view projects the cancellation rate: it read which items buyers asked
+    to cancel over all the store's orders (0.28 s at 300,000 Amazon orders on SQLite), now over the window's only."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    old, recent = _import(sandbox, amazon_store, 2)
+    AmazonOrder.objects.filter(pk=old.pk).update(purchase_date=recent.purchase_date.replace(year=2020))
+    recent.refresh_from_db()
+    with CaptureQueriesContext(connection) as queries:
+        projection = metrics.cancel_projection(recent)
+    assert projection is not None
+    items = [query["sql"] for query in queries.captured_queries if 'FROM "amazon_amazonorderitem"' in query["sql"]]
+    assert items and all('"purchase_date" >' in sql for sql in items), items
